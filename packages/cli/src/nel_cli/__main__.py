@@ -1,0 +1,5 @@
+"""``python -m nel_cli``."""
+
+from nel_cli.main import main
+
+main()

@@ -1,0 +1,189 @@
+"""``nel status``, ``kill``, ``logs``, ``info``, ``resume``, and waiting for a run."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import typer
+
+from nel_cli import context
+from nel_cli.output import ago, emit_json, table
+
+__all__ = [
+    "info_command",
+    "kill_command",
+    "logs_command",
+    "resume_command",
+    "status_command",
+    "wait_and_report",
+]
+
+
+def _selected(ids: Sequence[str]) -> list:
+    store = context.store()
+    if ids:
+        return [store.resolve(i) for i in ids]
+    latest = store.list_invocations()[:1]
+    if not latest:
+        from nel_core.errors import NotFoundError
+
+        raise NotFoundError("no runs recorded", hint="start one with 'nel run --config FILE'")
+    return [(latest[0], store.jobs(latest[0].id))]
+
+
+def _refreshed(ids: Sequence[str]) -> list:
+    from nel_core.services import refresh
+
+    selected = _selected(ids)
+    jobs = refresh(context.store(), context.executor_for, selected)
+    by_invocation: dict[str, list] = {}
+    for job in jobs:
+        by_invocation.setdefault(job.invocation_id, []).append(job)
+    return [(inv, by_invocation.get(inv.id, [])) for inv, _ in selected]
+
+
+def _scores(job) -> dict[str, float]:
+    from nel_core.services import read_results
+
+    results, _ = read_results(Path(job.job_dir) / "artifacts")
+    return results.as_dict()
+
+
+def status_command(ids: Sequence[str], json_output: bool) -> None:
+    """Print the jobs' states (asking each backend once)."""
+    selected = _refreshed(ids)
+    if json_output:
+        emit_json(
+            [
+                {
+                    "invocation_id": inv.id,
+                    "executor": inv.executor,
+                    "jobs": [
+                        {
+                            "id": j.id,
+                            "task": j.task_name,
+                            "state": j.state.value,
+                            "reason": j.reason,
+                            "exit_code": j.exit_code,
+                            "job_dir": j.job_dir,
+                        }
+                        for j in jobs
+                    ],
+                }
+                for inv, jobs in selected
+            ]
+        )
+        return
+    rows = [
+        (j.id, j.task_name, j.state.value, j.reason)
+        for _, jobs in selected
+        for j in jobs
+    ]
+    typer.echo(table(["job", "task", "state", "reason"], rows))
+
+
+def kill_command(id: str) -> None:
+    """Kill an invocation or a job."""
+    from nel_core.services import kill
+
+    store = context.store()
+    invocation, jobs = store.resolve(id)
+    killed = kill(store, context.executor_for, invocation, jobs)
+    if not killed:
+        typer.echo(f"{id}: nothing to kill (every job has ended)")
+        return
+    for job in killed:
+        typer.echo(f"killed {job.id}  {job.task_name}")
+
+
+def logs_command(id: str, follow: bool) -> None:
+    """Print (and follow) the log of a job, or of every job of an invocation."""
+    store = context.store()
+    invocation, jobs = store.resolve(id)
+    executor = context.executor_for(invocation)
+    for job in jobs:
+        if len(jobs) > 1:
+            typer.echo(f"===== {job.id} {job.task_name} =====")
+        for line in executor.logs(job, follow=follow):
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
+
+def info_command(id: str, json_output: bool) -> None:
+    """Describe an invocation: where it ran, its jobs, their states and scores."""
+    invocation, jobs = _refreshed([id])[0]
+    execution = invocation.config.get("execution", {})
+    data = {
+        "invocation_id": invocation.id,
+        "executor": invocation.executor,
+        "created_at": ago(invocation.created_at),
+        "output_dir": invocation.output_dir,
+        "deployment": (invocation.config.get("deployment") or {}).get("type", "none"),
+        "execution": execution,
+        "jobs": [
+            {
+                "id": j.id,
+                "task": j.task_name,
+                "state": j.state.value,
+                "reason": j.reason,
+                "job_dir": j.job_dir,
+                "scores": _scores(j),
+            }
+            for j in jobs
+        ],
+    }
+    if json_output:
+        emit_json(data)
+        return
+    for key in ("invocation_id", "executor", "created_at", "output_dir", "deployment"):
+        typer.echo(f"{key}: {data[key]}")
+    for job in data["jobs"]:
+        typer.echo(f"\n{job['id']}  {job['task']}  {job['state']}  {job['reason']}")
+        typer.echo(f"  dir: {job['job_dir']}")
+        for name, value in sorted(job["scores"].items()):
+            typer.echo(f"  {name}: {value:.4f}")
+
+
+def resume_command(id: str) -> None:
+    """Resume the failed or killed jobs of an invocation (or one job)."""
+    from nel_core.services import resume
+
+    store = context.store()
+    invocation, jobs = _refreshed([id])[0]
+    if "." in id:
+        jobs = [j for j in jobs if j.id == store.get_job(id).id]
+    for job in resume(store, context.executor_for, invocation, jobs):
+        typer.echo(f"resumed {job.id}  {job.task_name}")
+    typer.echo(f"next: nel status {invocation.id}")
+
+
+def wait_and_report(invocation_id: str, *, quiet: bool = False, poll: float = 2.0) -> None:
+    """Wait until every job of the invocation has ended; print states and scores.
+
+    Exits non-zero when a job did not succeed.
+    """
+    last = ""
+    while True:
+        invocation, jobs = _refreshed([invocation_id])[0]
+        summary = ", ".join(f"{j.id}:{j.state.value}" for j in jobs)
+        if summary != last and not quiet:
+            typer.echo(f"[{time.strftime('%H:%M:%S')}] {summary}", err=True)
+            last = summary
+        if all(j.state.is_terminal for j in jobs):
+            break
+        time.sleep(poll)
+    rows = []
+    for job in jobs:
+        scores = _scores(job)
+        if not scores:
+            rows.append((job.id, job.task_name, job.state.value, "-", job.reason or "-"))
+        for name, value in sorted(scores.items()):
+            rows.append((job.id, job.task_name, job.state.value, name, f"{value:.4f}"))
+    if not quiet:
+        typer.echo("")
+        typer.echo(table(["job", "task", "state", "score", "value"], rows))
+    if any(j.state.value != "success" for j in jobs):
+        raise typer.Exit(1)

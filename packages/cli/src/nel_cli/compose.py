@@ -1,0 +1,121 @@
+"""Hydra composition: packaged config groups + the user's file + ``-o`` overrides → a dict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nel_core.errors import ConfigError
+from nel_core.services.merge import deep_merge
+
+__all__ = ["compose", "config_location"]
+
+_RESOLVERS_REGISTERED = False
+
+
+def config_location(config: str | None, config_dir: str | None, config_name: str | None) -> Path:
+    """The user's config file from ``--config`` or ``--config-dir``/``--config-name``.
+
+    Raises:
+        ConfigError: when neither is given or the file does not exist.
+    """
+    if config:
+        path = Path(config)
+    elif config_name:
+        name = config_name if config_name.endswith((".yaml", ".yml")) else config_name + ".yaml"
+        path = Path(config_dir or ".") / name
+    else:
+        raise ConfigError("no config given", hint="use --config FILE or --config-dir DIR --config-name NAME")
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    return path.resolve()
+
+
+def _register_resolvers() -> None:
+    global _RESOLVERS_REGISTERED
+    if _RESOLVERS_REGISTERED:
+        return
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver(
+        "select_not_null",
+        lambda *values: next((v for v in values if v is not None), None),
+        replace=True,
+    )
+    _RESOLVERS_REGISTERED = True
+
+
+def _check_yaml(path: Path) -> None:
+    import yaml
+
+    try:
+        yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: malformed YAML: {exc.problem}") from None
+
+
+def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
+    """Compose the config at ``path`` with ``overrides`` and resolve interpolations.
+
+    ``config.*`` keys (``-o +config.params.limit_samples=10``) are applied to every task's
+    harness config, over what the file says.
+
+    Raises:
+        ConfigError: malformed YAML (file:line:column), bad override, ``???`` left unset, ...
+    """
+    _check_yaml(path)
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException, OverrideParseException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue, OmegaConfBaseException
+
+    _register_resolvers()
+    search_path = "hydra.searchpath=[pkg://nel_cli.conf]"
+    try:
+        with initialize_config_dir(config_dir=str(path.parent), version_base=None, job_name="nel"):
+            cfg = hydra_compose(config_name=path.stem, overrides=[*overrides, search_path])
+        data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except OverrideParseException as exc:
+        raise ConfigError(f"bad override: {_first_line(exc)}", hint="write -o key=value (Hydra syntax)") from None
+    except MissingMandatoryValue as exc:
+        key = getattr(exc, "full_key", "") or "?"
+        raise ConfigError(f"{key}: required value is not set ('???' in {path.name})",
+                          hint=f"set it in the file or with -o {key}=...") from None
+    except InterpolationResolutionError as exc:
+        key = getattr(exc, "full_key", "") or "?"
+        raise ConfigError(f"{key}: cannot resolve interpolation: {_first_line(exc)}") from None
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(f"{path.name}: {_first_line(exc)}") from None
+    assert isinstance(data, dict)
+    data.pop("hydra", None)
+    return _apply_params_overrides(data)
+
+
+def _apply_params_overrides(data: dict[str, Any]) -> dict[str, Any]:
+    harness = data.pop("config", None)
+    if harness is None:
+        return data
+    if not isinstance(harness, dict):
+        raise ConfigError("config: expected a mapping (e.g. -o +config.params.limit_samples=10)")
+    evaluation = data.get("evaluation")
+    if isinstance(evaluation, list):
+        evaluation = {"tasks": evaluation}
+    evaluation = dict(evaluation or {})
+    tasks = []
+    for task in evaluation.get("tasks") or []:
+        if isinstance(task, dict):
+            evaluator = task.get("nemo_evaluator_config") or {}
+            task = {**task, "nemo_evaluator_config": deep_merge(evaluator, {"config": harness})}
+        tasks.append(task)
+    evaluation["tasks"] = tasks
+    data["evaluation"] = evaluation
+    return data
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,45 @@
+"""What the commands share: NEL_HOME, the store, and building the executor of an invocation."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from nel_core.models.domain import Invocation
+from nel_core.ports.executor import Executor
+from nel_core.store import SqliteInvocationStore, default_home
+
+__all__ = ["executor_for", "executor_from_config", "home", "store"]
+
+
+@functools.lru_cache(maxsize=1)
+def home() -> Path:
+    """``NEL_HOME`` (default ``~/.nel``)."""
+    return default_home()
+
+
+@functools.lru_cache(maxsize=1)
+def store() -> SqliteInvocationStore:
+    """The invocation store (opened on first use)."""
+    return SqliteInvocationStore(home())
+
+
+def executor_from_config(execution: dict[str, Any]) -> tuple[Any, Executor]:
+    """The executor spec and an executor for an ``execution`` mapping."""
+    from nel_core.converter import structure
+    from nel_cli.plugins import load_executor
+
+    spec = load_executor(str(execution.get("type")))
+    config = structure(execution, spec.config_type, path="execution")
+    return spec, spec.factory(config, home())
+
+
+def executor_for(invocation: Invocation) -> Executor:
+    """The executor that ran ``invocation``, rebuilt from its recorded config."""
+    return _cached_executor(invocation.id, invocation)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_executor(_: str, invocation: Invocation) -> Executor:
+    return executor_from_config(dict(invocation.config.get("execution") or {}))[1]

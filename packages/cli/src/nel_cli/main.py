@@ -1,0 +1,201 @@
+"""The ``nemo-evaluator-launcher`` / ``nel`` program.
+
+Commands import what they need when they run, so ``--help``, ``--version`` and ``ls tasks``
+stay fast and never import Hydra or any adapter's SDK.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from nel_cli import __version__
+
+app = typer.Typer(
+    name="nel",
+    help="NEL: launch LLM benchmark evaluations and keep track of them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+ls_app = typer.Typer(help="List tasks or runs.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(ls_app, name="ls")
+
+_state = {"verbose": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    _state["verbose"] = verbose
+
+
+@app.command()
+def run(
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Config file (YAML)."),
+    config_dir: Optional[str] = typer.Option(None, "--config-dir", help="Directory of configs."),
+    config_name: Optional[str] = typer.Option(None, "--config-name", help="Config name in --config-dir."),
+    override: Optional[list[str]] = typer.Option(None, "-o", "--override", help="Hydra override key=value (repeatable)."),
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Print what would run; touch nothing."),
+    task: Optional[list[str]] = typer.Option(None, "-t", "--task", help="Run only this task (repeatable)."),
+    wait: bool = typer.Option(False, "--wait", "-w", help="Wait for the jobs and print their results."),
+    json_output: bool = typer.Option(False, "--json", help="Print the invocation as JSON."),
+) -> None:
+    """Run the benchmarks of a config."""
+    from nel_cli.commands.run import run_command
+
+    run_command(config, config_dir, config_name, override or [], dry_run, task or [], wait, json_output)
+
+
+@ls_app.command("tasks")
+def ls_tasks(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the tasks of the catalog."""
+    from nel_cli.commands.ls import ls_tasks_command
+
+    ls_tasks_command(json_output)
+
+
+@ls_app.command("task")
+def ls_task(name: str, json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show one task of the catalog."""
+    from nel_cli.commands.ls import ls_task_command
+
+    ls_task_command(name, json_output)
+
+
+@ls_app.command("runs")
+def ls_runs(
+    since: Optional[str] = typer.Option(None, "--since", help="Only runs newer than this (30m, 1d, 2w)."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="Only runs of this executor."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List recorded invocations, newest first."""
+    from nel_cli.commands.ls import ls_runs_command
+
+    ls_runs_command(since, executor, json_output)
+
+
+@app.command()
+def status(
+    ids: Optional[list[str]] = typer.Argument(None, help="Invocation or job ids (prefixes work)."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show the state of invocations and jobs (the latest invocation when no id is given)."""
+    from nel_cli.commands.jobs import status_command
+
+    status_command(ids or [], json_output)
+
+
+@app.command()
+def kill(id: str = typer.Argument(..., help="Invocation or job id.")) -> None:
+    """Stop an invocation's jobs (or one job) and the deployment they use."""
+    from nel_cli.commands.jobs import kill_command
+
+    kill_command(id)
+
+
+@app.command()
+def logs(
+    id: str = typer.Argument(..., help="Invocation or job id."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Follow until the job ends."),
+) -> None:
+    """Print a job's log."""
+    from nel_cli.commands.jobs import logs_command
+
+    logs_command(id, follow)
+
+
+@app.command()
+def info(
+    id: str = typer.Argument(..., help="Invocation or job id."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show an invocation: config, jobs, paths and results."""
+    from nel_cli.commands.jobs import info_command
+
+    info_command(id, json_output)
+
+
+@app.command()
+def resume(id: str = typer.Argument(..., help="Invocation or job id.")) -> None:
+    """Re-run failed or killed jobs in place."""
+    from nel_cli.commands.jobs import resume_command
+
+    resume_command(id)
+
+
+@app.command()
+def export(
+    ids: list[str] = typer.Argument(..., help="Invocation or job ids."),
+    dest: str = typer.Option("local", "--dest", "-d", help="Exporter: local, mlflow, wandb, gsheets."),
+    override: Optional[list[str]] = typer.Option(None, "-o", "--override", help="Exporter setting key=value."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Export finished jobs' results."""
+    from nel_cli.commands.export import export_command
+
+    export_command(ids, dest, override or [], json_output)
+
+
+@app.command()
+def version() -> None:
+    """Print the version of NEL and of its installed adapters."""
+    from nel_cli.commands.ls import version_command
+
+    version_command()
+
+
+def main() -> None:
+    """Entry point: run the app; NEL errors become one line and an exit code."""
+    from nel_core.errors import NelError
+
+    try:
+        app(standalone_mode=False)
+    except NelError as exc:
+        if _state["verbose"]:
+            import traceback
+
+            traceback.print_exc()
+        typer.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            typer.echo(f"hint: {exc.hint}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors and anything unexpected
+        _usage_or_crash(exc)
+
+
+def _usage_or_crash(exc: Exception) -> None:
+    usage = getattr(exc, "show", None)
+    code = getattr(exc, "exit_code", None)
+    if usage is not None and code is not None:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(code)
+    if _state["verbose"]:
+        raise exc
+    typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+    typer.echo("hint: run again with --verbose for the traceback", err=True)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The one cattrs converter of NEL, and config structuring with dotted-path errors.
+
+Unknown keys are rejected; every structuring error becomes a :class:`ConfigError` whose message
+names the dotted path of the offending key (``evaluation.tasks[2].nemo_evaluator_config``) and,
+for a misspelled key, the closest valid one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+from cattrs.gen import make_dict_structure_fn
+from cattrs.v import format_exception
+from nel_core.errors import ConfigError
+from nel_core.models.config import (
+    DEPLOYMENT_TYPES,
+    DeploymentConfig,
+    ExecutionConfig,
+    RunConfig,
+)
+from nel_core.suggest import suggest
+
+__all__ = ["converter", "structure", "structure_run_config", "unstructure"]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def _structure_deployment(value: Any, _: type) -> DeploymentConfig:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"expected a mapping, got {type(value).__name__}")
+    kind = value.get("type")
+    cls = DEPLOYMENT_TYPES.get(str(kind))
+    if cls is None:
+        known = ", ".join(sorted(DEPLOYMENT_TYPES))
+        close = suggest(str(kind), DEPLOYMENT_TYPES)
+        raise ConfigError(
+            f"unknown deployment type {kind!r} (known: {known})",
+            hint=f"did you mean '{close}'?" if close else None,
+        )
+    return converter.structure(value, cls)
+
+
+converter.register_structure_hook_func(lambda t: t is DeploymentConfig, _structure_deployment)
+
+
+def _structure_str(value: Any, _: type) -> str:
+    # Scalars become strings (YAML reads `FOO: 1` as an int); collections are errors, not "[1]".
+    if isinstance(value, (str, int, float, bool)):
+        return str(value)
+    raise ConfigError(f"expected a string, got {type(value).__name__}")
+
+
+def _is_list(t: Any) -> bool:
+    return getattr(t, "__origin__", None) is list
+
+
+def _structure_list(value: Any, cls: Any) -> list[Any]:
+    # cattrs would happily iterate a string or a mapping; a config list must be a list.
+    if isinstance(value, (str, bytes, Mapping)):
+        raise ConfigError(f"expected a list, got {type(value).__name__}")
+    (item_type,) = cls.__args__
+    items = []
+    for index, item in enumerate(value):
+        try:
+            items.append(converter.structure(item, item_type))
+        except Exception as exc:
+            exc.add_note(_Index(index))
+            raise IterableValidationError("list item failed", [exc], cls) from None
+    return items
+
+
+class _Index(str):
+    """A note naming the list index of a failed item (read back by _first_error)."""
+
+    def __new__(cls, index: int) -> _Index:
+        note = super().__new__(cls, f"list item {index}")
+        note.index = index  # type: ignore[attr-defined]
+        return note
+
+
+converter.register_structure_hook(str, _structure_str)
+converter.register_structure_hook_func(_is_list, _structure_list)
+_structure_base_execution = make_dict_structure_fn(
+    ExecutionConfig, converter, _cattrs_forbid_extra_keys=True
+)
+
+
+def _structure_execution(value: Any, cls: type) -> ExecutionConfig:
+    # structure_run_config structures `execution` with the executor's own type beforehand.
+    if isinstance(value, ExecutionConfig):
+        return value
+    return _structure_base_execution(value, cls)
+
+
+converter.register_structure_hook_func(lambda t: t is ExecutionConfig, _structure_execution)
+converter.register_unstructure_hook(DeploymentConfig, lambda d: converter.unstructure(d, type(d)))
+converter.register_unstructure_hook(
+    ExecutionConfig, lambda e: converter.unstructure(e, type(e))
+)
+
+
+def structure(data: Any, cls: type[T], *, path: str = "") -> T:
+    """Structure ``data`` into ``cls``; errors become one ConfigError naming the dotted path.
+
+    Raises:
+        ConfigError: on an unknown key, a missing key or a value of the wrong type.
+    """
+    try:
+        return converter.structure(data, cls)
+    except ConfigError as exc:
+        raise ConfigError(f"{path or 'config'}: {exc.message}", hint=exc.hint) from None
+    except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
+        raise _first_error(exc, cls, path) from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path or 'config'}: {exc}") from None
+
+
+def unstructure(obj: Any) -> Any:
+    """Plain-data form of a model (mappings, lists, scalars)."""
+    return converter.unstructure(obj)
+
+
+def structure_run_config(data: Mapping[str, Any], execution_type: type[ExecutionConfig]) -> RunConfig:
+    """Structure a composed config into a RunConfig, ``execution`` with the executor's config type.
+
+    Raises:
+        ConfigError: naming the dotted path of the first problem found.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError("config: expected a mapping at the top level")
+    execution = data.get("execution") or {}
+    if not isinstance(execution, Mapping):
+        raise ConfigError("execution: expected a mapping")
+    execution = structure(dict(execution), execution_type, path="execution")
+    data = dict(data)
+    if isinstance(data.get("evaluation"), list):
+        # NeMo Evaluator Launcher's packaged default writes `evaluation: []`: a bare task list.
+        data["evaluation"] = {"tasks": data["evaluation"]}
+    # The executor's config is structured first (with its own type); the rest passes it through.
+    return structure({**data, "execution": execution}, RunConfig)
+
+
+def _join(path: str, tail: str) -> str:
+    if not path:
+        return tail
+    if tail.startswith("["):
+        return path + tail
+    return f"{path}.{tail}"
+
+
+def _first_error(exc: BaseException, cls: Any, path: str) -> ConfigError:
+    """Walk cattrs' exception groups down to the first leaf and name its path."""
+    while isinstance(exc, (ClassValidationError, IterableValidationError)):
+        inner = exc.exceptions[0]
+        step = ""
+        for note in getattr(inner, "__notes__", []):
+            name = getattr(note, "name", None)
+            index = getattr(note, "index", None)
+            if name is not None:
+                step = f".{name}"
+                cls = getattr(note, "type", None)
+            elif isinstance(index, int):
+                step = f"[{index}]"
+            elif index is not None:
+                step = f".{index}"
+        path = f"{path}{step}" if path or step.startswith("[") else step.lstrip(".")
+        exc = inner
+    path = path.lstrip(".")
+    if isinstance(exc, ForbiddenExtraKeysError):
+        key = sorted(exc.extra_fields)[0]
+        valid = [a.name for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
+        close = suggest(key, valid)
+        where = _join(path, key)
+        hint = f"did you mean '{_join(path, close)}'?" if close else (
+            f"valid keys: {', '.join(valid)}" if valid else None
+        )
+        return ConfigError(f"{where}: unknown key", hint=hint)
+    if isinstance(exc, ConfigError):
+        return ConfigError(f"{path or 'config'}: {exc.message}", hint=exc.hint)
+    if isinstance(exc, KeyError):
+        return ConfigError(f"{path or exc.args[0]}: required key is missing")
+    if isinstance(exc, AttributeError) and "keys" in str(exc):
+        return ConfigError(f"{path or 'config'}: expected a mapping")
+    message = format_exception(exc, cls)
+    return ConfigError(f"{path or 'config'}: {message}")

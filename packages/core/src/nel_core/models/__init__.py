@@ -1,0 +1,46 @@
+"""Frozen attrs models of NEL: the run config and the domain."""
+
+from nel_core.models.config import (
+    ApiEndpoint,
+    AutoExport,
+    DeploymentConfig,
+    EvaluationConfig,
+    ExecutionConfig,
+    RunConfig,
+    Target,
+    TaskConfig,
+)
+from nel_core.models.domain import (
+    ContainerSpec,
+    Endpoint,
+    EndpointSpec,
+    Invocation,
+    Job,
+    JobSpec,
+    JobState,
+    Mount,
+    StateReport,
+)
+from nel_core.models.results import JobResults, Score
+
+__all__ = [
+    "ApiEndpoint",
+    "AutoExport",
+    "ContainerSpec",
+    "DeploymentConfig",
+    "Endpoint",
+    "EndpointSpec",
+    "EvaluationConfig",
+    "ExecutionConfig",
+    "Invocation",
+    "Job",
+    "JobResults",
+    "JobSpec",
+    "JobState",
+    "Mount",
+    "RunConfig",
+    "Score",
+    "StateReport",
+    "Target",
+    "TaskConfig",
+]

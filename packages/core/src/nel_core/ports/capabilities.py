@@ -1,0 +1,22 @@
+"""Optional abilities an adapter declares (never discovered through NotImplementedError)."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["Capability"]
+
+
+class Capability(str, enum.Enum):
+    """What an adapter can do beyond its port's required methods."""
+
+    #: Logs can be followed while the job runs.
+    LOG_STREAMING = "log_streaming"
+    #: Failed or killed jobs can be re-run in place.
+    RESUME = "resume"
+    #: Artifacts can be copied back from where the job ran.
+    ARTIFACT_COPY = "artifact_copy"
+    #: Jobs can use GPUs.
+    GPU = "gpu"
+    #: The runtime has an API: it can run, inspect and stop containers directly.
+    DIRECT_RUN = "direct_run"

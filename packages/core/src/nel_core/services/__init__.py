@@ -1,0 +1,30 @@
+"""Services of NEL: they work through the ports only."""
+
+from nel_core.services.control import kill, resume
+from nel_core.services.dryrun import render_dry_run
+from nel_core.services.export import export_results
+from nel_core.services.launch import Launched, launch, make_plan
+from nel_core.services.materialize import materialize
+from nel_core.services.plan import HARNESS_VERSION, Plan, plan_run
+from nel_core.services.stages import Markers, combine, read_markers, read_results
+from nel_core.services.status import ExecutorFor, refresh
+
+__all__ = [
+    "HARNESS_VERSION",
+    "ExecutorFor",
+    "Launched",
+    "Markers",
+    "Plan",
+    "combine",
+    "export_results",
+    "kill",
+    "launch",
+    "make_plan",
+    "materialize",
+    "plan_run",
+    "read_markers",
+    "read_results",
+    "refresh",
+    "render_dry_run",
+    "resume",
+]

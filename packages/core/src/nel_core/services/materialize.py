@@ -1,0 +1,95 @@
+"""Materialize: each job's directory with its script, run config and secrets file.
+
+Secrets never reach a script: every env value of a job goes into ``secrets.env`` (mode 0600),
+which the job's script sources. A dry run materializes with every value redacted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+
+from nel_core.env import resolve_env
+from nel_core.models.domain import JobSpec
+from nel_core.ports.executor import Executor
+from nel_core.ports.scheduler import RenderedJob
+from nel_core.services.ids import job_id
+from nel_core.services.merge import deep_merge
+from nel_core.services.plan import Plan
+from nel_core.yamlish import dump
+
+__all__ = ["REDACTED", "SECRETS_FILE", "job_dir_name", "materialize", "secrets_text"]
+
+SECRETS_FILE = "secrets.env"
+REDACTED = "<redacted>"
+
+
+def job_dir_name(spec: JobSpec) -> str:
+    """The folder of a job inside its invocation's folder: ``<n>-<task>``."""
+    return f"{spec.index}-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", spec.task_name)
+
+
+def secrets_text(env: Mapping[str, str], environ: Mapping[str, str], *, redact: bool) -> str:
+    """The content of a job's secrets file: shell ``export`` lines.
+
+    Raises:
+        ConfigError: when a ``host:`` variable is not set.
+    """
+    values, runtime = resolve_env(env, environ)
+    lines = ["# Environment of this job. Values are secret: never print this file."]
+    for name, value in sorted(values.items()):
+        shown = REDACTED if redact else value
+        lines.append(f"export {name}={shlex.quote(shown)}")
+    for name, variable in sorted(runtime.items()):
+        # Read where the job runs, from that machine's own environment.
+        lines.append(f'export {name}="${{{variable}}}"')
+    return "\n".join(lines) + "\n"
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def materialize(
+    plan: Plan,
+    executor: Executor,
+    root: Path,
+    environ: Mapping[str, str],
+    *,
+    redact: bool = False,
+) -> list[RenderedJob]:
+    """Write every job's directory under ``root/<invocation id>``; return the rendered jobs.
+
+    Raises:
+        ConfigError: when a job's env refers to an unset host variable.
+    """
+    invocation_dir = root / plan.invocation_id
+    secrets = {spec.index: secrets_text(spec.env, environ, redact=redact) for spec in plan.jobs}
+    invocation_dir.mkdir(parents=True, exist_ok=False)
+    rendered = []
+    for spec in plan.jobs:
+        job_dir = invocation_dir / job_dir_name(spec)
+        (job_dir / "artifacts").mkdir(parents=True)
+        paths = executor.job_paths(spec, job_dir)
+        run_config = deep_merge(spec.run_config, {"config": {"output_dir": paths.results_dir}})
+        (job_dir / "run_config.yml").write_text(dump(run_config))
+        _write_private(job_dir / SECRETS_FILE, secrets[spec.index])
+        script = job_dir / "run.sh"
+        script.write_text(executor.render(plan, spec, job_dir))
+        script.chmod(0o755)
+        rendered.append(
+            RenderedJob(job_id=job_id(plan.invocation_id, spec.index), job_dir=job_dir, script=script)
+        )
+    for relative, text in executor.render_invocation(plan, invocation_dir).items():
+        target = invocation_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        if text.startswith("#!"):
+            target.chmod(0o755)
+    return rendered

@@ -1,0 +1,174 @@
+"""Plan: a run config becomes jobs (one per task) and the deployment that serves them all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from nel_core.catalog import Catalog, TaskEntry
+from nel_core.env import merge_env, parse_env_value
+from nel_core.errors import ConfigError
+from nel_core.models.config import RunConfig, TaskConfig
+from nel_core.models.domain import Endpoint, EndpointSpec, JobSpec, Mount
+from nel_core.ports.endpoint_provider import EndpointProvider
+from nel_core.services.merge import deep_merge
+
+__all__ = ["HARNESS_VERSION", "Plan", "plan_run"]
+
+#: The NeMo Evaluator release a plain-process runtime installs (0.2.x breaks offline benchmarks).
+HARNESS_VERSION = "nemo-evaluator==0.1.95"
+_COMMAND = "nemo-evaluator run_eval --run_config {run_config}"
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """What a run will do: its jobs and the one deployment (if any) that serves them all."""
+
+    invocation_id: str
+    config: RunConfig
+    jobs: list[JobSpec]
+    endpoint: Endpoint
+    endpoint_spec: EndpointSpec | None = None
+
+
+def plan_run(
+    config: RunConfig,
+    *,
+    catalog: Catalog,
+    provider: EndpointProvider,
+    invocation_id: str,
+    task_filter: Sequence[str] = (),
+) -> Plan:
+    """Turn ``config`` into a :class:`Plan`.
+
+    Args:
+        task_filter: Run only the tasks with these names (as written or qualified).
+
+    Raises:
+        ConfigError: on an unknown or ambiguous task, a missing endpoint, a bad env value.
+    """
+    tasks = _select(config.evaluation.tasks, task_filter, catalog)
+    endpoint_spec = provider.plan(config, config.deployment)
+    endpoint = provider.endpoint(config, endpoint_spec)
+    jobs = [
+        _job_spec(index, task, entry, config, endpoint)
+        for index, (task, entry) in enumerate(tasks)
+    ]
+    return Plan(
+        invocation_id=invocation_id,
+        config=config,
+        jobs=jobs,
+        endpoint=endpoint,
+        endpoint_spec=endpoint_spec,
+    )
+
+
+def _select(
+    tasks: Sequence[TaskConfig], task_filter: Sequence[str], catalog: Catalog
+) -> list[tuple[TaskConfig, TaskEntry]]:
+    if not tasks:
+        raise ConfigError(
+            "evaluation.tasks: no tasks to run", hint="add '- name: <task>' under evaluation.tasks"
+        )
+    resolved = []
+    for index, task in enumerate(tasks):
+        try:
+            resolved.append((task, _entry(task, catalog)))
+        except ConfigError as exc:
+            raise ConfigError(f"evaluation.tasks[{index}].name: {exc.message}", hint=exc.hint) from None
+    if not task_filter:
+        return resolved
+    wanted = set(task_filter)
+    chosen = [
+        (task, entry)
+        for task, entry in resolved
+        if task.name in wanted or entry.qualified_name in wanted or entry.name in wanted
+    ]
+    missing = wanted - {n for t, e in chosen for n in (t.name, e.qualified_name, e.name)}
+    if missing:
+        names = ", ".join(sorted(missing))
+        raise ConfigError(
+            f"-t {names}: not among the config's tasks",
+            hint="tasks in the config: " + ", ".join(t.name for t, _ in resolved),
+        )
+    return chosen
+
+
+def _entry(task: TaskConfig, catalog: Catalog) -> TaskEntry:
+    if task.container:
+        # A config may name any image and task; the catalog only fills in what it knows.
+        known = catalog.find(task.name)
+        harness, _, name = task.name.rpartition(".")
+        base = known or TaskEntry(
+            harness=harness or "custom", name=name, endpoint_types=["chat", "completions"]
+        )
+        return attrs.evolve(base, container=task.container)
+    return catalog.resolve(task.name)
+
+
+def _job_spec(
+    index: int, task: TaskConfig, entry: TaskEntry, config: RunConfig, endpoint: Endpoint
+) -> JobSpec:
+    where = f"evaluation.tasks[{index}]"
+    api = config.target.api_endpoint
+    endpoint_type = task.endpoint_type or api.type or entry.endpoint_types[0]
+    if entry.endpoint_types and endpoint_type not in entry.endpoint_types:
+        raise ConfigError(
+            f"{where}.endpoint_type: task {entry.qualified_name} does not support '{endpoint_type}'",
+            hint="it supports: " + ", ".join(entry.endpoint_types),
+        )
+    evaluator = deep_merge(config.evaluation.nemo_evaluator_config, task.nemo_evaluator_config)
+    run_config = _run_config(entry, evaluator, endpoint, endpoint_type, api.api_key_name)
+    env = merge_env(
+        config.env_vars, config.evaluation.env_vars, task.env_vars, api_key_name=api.api_key_name
+    )
+    for name, raw in env.items():
+        parse_env_value(raw, key=f"env_vars.{name}")
+    mounts = []
+    if task.dataset_dir:
+        mounts.append(Mount(source=task.dataset_dir, target=task.dataset_mount_path, read_only=True))
+    requirements = [HARNESS_VERSION] + ([entry.pip_package] if entry.pip_package else [])
+    return JobSpec(
+        index=index,
+        task_name=entry.qualified_name,
+        harness=entry.harness,
+        image=entry.container,
+        command=_COMMAND,
+        run_config=run_config,
+        endpoint_type=endpoint_type,
+        env=env,
+        pip_requirements=requirements,
+        pre_cmd="\n".join(c for c in (config.evaluation.pre_cmd, task.pre_cmd) if c),
+        post_cmd="\n".join(c for c in (task.post_cmd, config.evaluation.post_cmd) if c),
+        mounts=mounts,
+    )
+
+
+def _run_config(
+    entry: TaskEntry,
+    evaluator: dict[str, Any],
+    endpoint: Endpoint,
+    endpoint_type: str,
+    api_key_name: str | None,
+) -> dict[str, Any]:
+    unknown = set(evaluator) - {"config", "target"}
+    if unknown:
+        raise ConfigError(
+            f"nemo_evaluator_config.{sorted(unknown)[0]}: unknown key",
+            hint="nemo_evaluator_config holds 'config' and 'target'",
+        )
+    api_endpoint: dict[str, Any] = {
+        "url": endpoint.url_for(endpoint_type),
+        "model_id": endpoint.model_id,
+        "type": endpoint_type,
+    }
+    if api_key_name:
+        api_endpoint["api_key_name"] = api_key_name
+    target = deep_merge({"api_endpoint": api_endpoint}, evaluator.get("target") or {})
+    harness_config = deep_merge(
+        {"type": entry.qualified_name, "output_dir": "/results", "params": {}},
+        evaluator.get("config") or {},
+    )
+    return {"config": harness_config, "target": target}

@@ -1,0 +1,108 @@
+"""Stage markers: files a job writes into its own directory as it goes.
+
+A job outlives the CLI, so it records its own progress: ``stage.pre-start`` when its script
+starts, ``stage.running`` when the harness starts, ``stage.exit`` holding the exit code when
+it ends, and ``stage.killed`` when it was stopped on purpose. Status reads these together with
+the scheduler's answer and the harness's results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from nel_core.models.domain import JobState, StateReport
+from nel_core.models.results import JobResults
+from nel_core.yamlish import YamlError, load
+
+__all__ = [
+    "Markers",
+    "combine",
+    "marker_snippets",
+    "read_markers",
+    "read_results",
+]
+
+PRE_START = "stage.pre-start"
+RUNNING = "stage.running"
+EXIT = "stage.exit"
+KILLED = "stage.killed"
+
+
+@attrs.frozen(kw_only=True)
+class Markers:
+    """What a job's directory says about it."""
+
+    pre_start: bool = False
+    running: bool = False
+    exit_code: int | None = None
+    killed: bool = False
+
+
+def read_markers(job_dir: Path) -> Markers:
+    """Read the stage markers of the job in ``job_dir``."""
+    exit_code = None
+    exit_file = job_dir / EXIT
+    if exit_file.exists():
+        text = exit_file.read_text().strip()
+        exit_code = int(text) if text.lstrip("-").isdigit() else -1
+    return Markers(
+        pre_start=(job_dir / PRE_START).exists(),
+        running=(job_dir / RUNNING).exists(),
+        exit_code=exit_code,
+        killed=(job_dir / KILLED).exists(),
+    )
+
+
+def read_results(results_dir: Path) -> tuple[JobResults, str]:
+    """The job's parsed ``results.yml`` and, when it holds no score, why."""
+    path = results_dir / "results.yml"
+    if not path.exists():
+        return JobResults(), "the harness wrote no results.yml"
+    try:
+        results = JobResults.from_mapping(load(path.read_text()))
+    except (OSError, YamlError) as exc:
+        return JobResults(), f"results.yml is unreadable: {exc}"
+    if not results.has_scores:
+        return results, "the harness exited 0 but results.yml holds no score (did every request fail?)"
+    return results, ""
+
+
+def combine(scheduled: StateReport, markers: Markers, results_dir: Path) -> StateReport:
+    """The job's state from the scheduler's answer, its markers and its results.
+
+    The markers win where they speak (they are the job's own word); a scheduler that cannot be
+    asked gives UNKNOWN, never FAILED.
+    """
+    if markers.killed:
+        return StateReport(state=JobState.KILLED, reason="killed", exit_code=markers.exit_code)
+    if markers.exit_code is not None:
+        if markers.exit_code != 0:
+            return StateReport(
+                state=JobState.FAILED,
+                reason=f"the harness exited with code {markers.exit_code}",
+                exit_code=markers.exit_code,
+            )
+        results, why = read_results(results_dir)
+        if results.has_scores:
+            return StateReport(state=JobState.SUCCESS, exit_code=0)
+        return StateReport(state=JobState.FAILED, reason=why, exit_code=0)
+    if scheduled.state is JobState.UNKNOWN:
+        return scheduled
+    if scheduled.state.is_active:
+        state = JobState.RUNNING if markers.pre_start else scheduled.state
+        return StateReport(state=state, reason=scheduled.reason)
+    if scheduled.state is JobState.KILLED:
+        return scheduled
+    reason = scheduled.reason or "the job ended without writing its exit marker"
+    return StateReport(state=JobState.FAILED, reason=reason, exit_code=scheduled.exit_code)
+
+
+def marker_snippets(job_dir: str) -> dict[str, str]:
+    """Shell lines a job script uses to write its markers (``job_dir`` as the job sees it)."""
+    return {
+        "pre_start": f'date +%s > "{job_dir}/{PRE_START}"',
+        "running": f'date +%s > "{job_dir}/{RUNNING}"',
+        "exit": f'echo "$rc" > "{job_dir}/{EXIT}.tmp" && mv "{job_dir}/{EXIT}.tmp" "{job_dir}/{EXIT}"',
+    }

@@ -1,0 +1,63 @@
+"""Status across executors: ask each backend once for all its active jobs, record changes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from nel_core.models.domain import Invocation, Job, JobState, StateReport
+from nel_core.ports.executor import Executor
+from nel_core.ports.invocation_store import InvocationStore
+
+__all__ = ["ExecutorFor", "refresh"]
+
+#: Gives the executor that ran an invocation (built from its recorded config).
+ExecutorFor = Callable[[Invocation], Executor]
+
+
+def refresh(
+    store: InvocationStore,
+    executor_for: ExecutorFor,
+    invocations: Sequence[tuple[Invocation, Sequence[Job]]],
+) -> list[Job]:
+    """Current states of ``jobs``; active ones are asked of their executor and recorded.
+
+    Jobs that ended keep their recorded state. An executor that cannot be reached or built
+    gives UNKNOWN with the reason; nothing is marked failed for it.
+    """
+    refreshed: list[Job] = []
+    for invocation, jobs in invocations:
+        active = [job for job in jobs if not job.state.is_terminal]
+        reports: dict[str, StateReport] = {}
+        if active:
+            try:
+                reports = executor_for(invocation).states(active)
+            except Exception as exc:  # an unreachable backend never fails a job
+                reason = f"cannot ask executor '{invocation.executor}': {exc}"
+                reports = {job.id: StateReport(state=JobState.UNKNOWN, reason=reason) for job in active}
+        for job in jobs:
+            report = reports.get(job.id)
+            if report is None:
+                refreshed.append(job)
+                continue
+            updated = _apply(job, report)
+            if updated != job:
+                # UNKNOWN is an answer about now, not a new fact about the job: not recorded.
+                if report.state is not JobState.UNKNOWN:
+                    store.update_job(updated)
+            refreshed.append(updated)
+    return refreshed
+
+
+def _apply(job: Job, report: StateReport) -> Job:
+    if (job.state, job.reason, job.exit_code) == (report.state, report.reason, report.exit_code):
+        return job
+    return attrs.evolve(
+        job,
+        state=report.state,
+        reason=report.reason,
+        exit_code=report.exit_code,
+        updated_at=time.time(),
+    )

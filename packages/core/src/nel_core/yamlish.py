@@ -1,0 +1,267 @@
+"""A small YAML reader and writer for the files NEL exchanges with harnesses.
+
+Core depends on the standard library only, yet it must write ``run_config.yml`` and read
+``results.yml``. Both are simple block-style documents, so a subset suffices: block mappings
+and sequences, flow ``{}``/``[]`` (of scalars), and plain, single- and double-quoted scalars.
+The writer quotes every string and gives every float a dot or exponent that YAML 1.1 readers
+(PyYAML) recognise, so ``1e-07`` never comes back as a string.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["YamlError", "dump", "load"]
+
+
+class YamlError(ValueError):
+    """The text uses YAML this reader does not support, or is malformed."""
+
+
+# --------------------------------------------------------------------------------------- writer
+
+
+def dump(data: Any) -> str:
+    """Render ``data`` (mappings, sequences, scalars) as block-style YAML."""
+    lines: list[str] = []
+    _emit(data, 0, lines)
+    return "\n".join(lines) + "\n"
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        if math.isinf(value):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        if "e" in text and "." not in text.split("e")[0]:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}.0e{exponent}"
+        return text
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _emit(value: Any, indent: int, lines: list[str]) -> None:
+    pad = " " * indent
+    if isinstance(value, Mapping):
+        if not value:
+            lines.append(pad + "{}")
+        for key, item in value.items():
+            head = f"{pad}{_scalar(str(key))}:"
+            if isinstance(item, (Mapping, list, tuple)) and item:
+                lines.append(head)
+                _emit(item, indent + 2, lines)
+            else:
+                lines.append(f"{head} {_inline(item)}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            lines.append(pad + "[]")
+        for item in value:
+            if isinstance(item, (Mapping, list, tuple)) and item:
+                lines.append(pad + "-")
+                _emit(item, indent + 2, lines)
+            else:
+                lines.append(f"{pad}- {_inline(item)}")
+    else:
+        lines.append(pad + _scalar(value))
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{}"
+    if isinstance(value, (list, tuple)):
+        return "[]"
+    return _scalar(value)
+
+
+# --------------------------------------------------------------------------------------- reader
+
+_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)$")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
+_SPECIAL = {
+    "null": None, "Null": None, "NULL": None, "~": None, "": None,
+    "true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
+    ".nan": math.nan, ".NaN": math.nan, ".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf,
+}  # fmt: skip
+
+
+def load(text: str) -> Any:
+    """Parse a YAML document of the supported subset into Python objects.
+
+    Raises:
+        YamlError: on syntax this reader does not support, with the line number.
+    """
+    lines = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = _strip_comment(raw).rstrip()
+        if not stripped.strip() or stripped.strip() in ("---", "..."):
+            continue
+        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
+            raise YamlError(f"line {number}: tabs are not allowed for indentation")
+        lines.append((number, len(stripped) - len(stripped.lstrip(" ")), stripped.strip()))
+    if not lines:
+        return None
+    value, end = _block(lines, 0, lines[0][1])
+    if end != len(lines):
+        raise YamlError(f"line {lines[end][0]}: unexpected indentation")
+    return value
+
+
+def _strip_comment(line: str) -> str:
+    quote = None
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i]
+    return line
+
+
+def _block(lines: list[tuple[int, int, str]], i: int, indent: int) -> tuple[Any, int]:
+    if lines[i][2].startswith("- ") or lines[i][2] == "-":
+        return _sequence(lines, i, indent)
+    if _split_key(lines[i][2], lines[i][0]) is None:
+        if i + 1 < len(lines) and lines[i + 1][1] >= indent:
+            raise YamlError(f"line {lines[i][0]}: multi-line scalars are not supported")
+        return _parse_scalar(lines[i][2], lines[i][0]), i + 1
+    return _mapping(lines, i, indent)
+
+
+def _mapping(lines: list[tuple[int, int, str]], i: int, indent: int) -> tuple[Any, int]:
+    result: dict[Any, Any] = {}
+    while i < len(lines) and lines[i][1] == indent:
+        number, _, text = lines[i]
+        split = _split_key(text, number)
+        if split is None:
+            raise YamlError(f"line {number}: expected 'key: value'")
+        key, rest = split
+        i += 1
+        if rest:
+            result[key] = _parse_scalar(rest, number)
+        elif i < len(lines) and (
+            lines[i][1] > indent or (lines[i][1] == indent and lines[i][2].startswith("-"))
+        ):
+            result[key], i = _block(lines, i, lines[i][1])
+        else:
+            result[key] = None
+    if i < len(lines) and lines[i][1] > indent:
+        raise YamlError(f"line {lines[i][0]}: unexpected indentation")
+    return result, i
+
+
+def _sequence(lines: list[tuple[int, int, str]], i: int, indent: int) -> tuple[Any, int]:
+    result: list[Any] = []
+    while i < len(lines) and lines[i][1] == indent and lines[i][2].startswith("-"):
+        number, _, text = lines[i]
+        rest = text[1:].strip()
+        if not rest:
+            i += 1
+            if i < len(lines) and lines[i][1] > indent:
+                item, i = _block(lines, i, lines[i][1])
+            else:
+                item = None
+            result.append(item)
+            continue
+        # "- key: value" opens a mapping whose keys sit at the column after "- ".
+        inner = indent + (len(text) - len(rest))
+        lines[i] = (number, inner, rest)
+        if _split_key(rest, number) is not None:
+            item, i = _mapping(lines, i, inner)
+        else:
+            item, i = _parse_scalar(rest, number), i + 1
+        result.append(item)
+    return result, i
+
+
+def _split_key(text: str, number: int) -> tuple[str, str] | None:
+    if text[:1] in "'\"":
+        quote = text[0]
+        end = text.find(quote, 1)
+        while quote == '"' and end > 0 and text[end - 1] == "\\":
+            end = text.find(quote, end + 1)
+        if end < 0:
+            raise YamlError(f"line {number}: unterminated quoted string")
+        after = text[end + 1 :]
+        if after.startswith(":") and (len(after) == 1 or after[1] == " "):
+            return str(_parse_scalar(text[: end + 1], number)), after[1:].strip()
+        return None
+    if text[:1] in "[{":
+        return None
+    match = re.match(r"([^:]+?):(?: (.*)|$)", text)
+    if not match:
+        return None
+    return match.group(1).strip(), (match.group(2) or "").strip()
+
+
+def _parse_scalar(text: str, number: int) -> Any:
+    if text in ("|", ">", "|-", ">-", "|+", ">+") or text[:1] in "&*!":
+        raise YamlError(f"line {number}: unsupported YAML construct {text!r}")
+    if text.startswith('"'):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise YamlError(f"line {number}: bad double-quoted string") from exc
+    if text.startswith("'"):
+        if len(text) < 2 or not text.endswith("'"):
+            raise YamlError(f"line {number}: unterminated quoted string")
+        return text[1:-1].replace("''", "'")
+    if text.startswith(("[", "{")):
+        return _flow(text, number)
+    if text in _SPECIAL:
+        return _SPECIAL[text]
+    if _INT.match(text):
+        return int(text.replace("_", ""))
+    if _FLOAT.match(text) and any(c.isdigit() for c in text):
+        return float(text.replace("_", ""))
+    return text
+
+
+def _flow(text: str, number: int) -> Any:
+    closing = "]" if text[0] == "[" else "}"
+    if not text.endswith(closing):
+        raise YamlError(f"line {number}: unterminated flow collection")
+    body = text[1:-1].strip()
+    if not body:
+        return [] if closing == "]" else {}
+    if any(c in body for c in "[]{}"):
+        raise YamlError(f"line {number}: nested flow collections are not supported")
+    parts = [part.strip() for part in _split_commas(body)]
+    if closing == "]":
+        return [_parse_scalar(part, number) for part in parts]
+    result = {}
+    for part in parts:
+        split = _split_key(part, number)
+        if split is None:
+            raise YamlError(f"line {number}: expected 'key: value' in flow mapping")
+        result[split[0]] = _parse_scalar(split[1], number) if split[1] else None
+    return result
+
+
+def _split_commas(body: str) -> Sequence[str]:
+    parts, current, quote = [], "", None
+    for char in body:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == ",":
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    parts.append(current)
+    return parts
