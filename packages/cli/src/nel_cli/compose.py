@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
     from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue, OmegaConfBaseException
 
     _register_resolvers()
+    warnings.filterwarnings("ignore", module="hydra")
     search_path = "hydra.searchpath=[pkg://nel_cli.conf]"
     try:
         with initialize_config_dir(config_dir=str(path.parent), version_base=None, job_name="nel"):

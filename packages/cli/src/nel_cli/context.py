@@ -27,8 +27,8 @@ def store() -> SqliteInvocationStore:
 
 def executor_from_config(execution: dict[str, Any]) -> tuple[Any, Executor]:
     """The executor spec and an executor for an ``execution`` mapping."""
-    from nel_core.converter import structure
     from nel_cli.plugins import load_executor
+    from nel_core.converter import structure
 
     spec = load_executor(str(execution.get("type")))
     config = structure(execution, spec.config_type, path="execution")

@@ -48,7 +48,9 @@ def run(
     config: Optional[str] = typer.Option(None, "--config", "-c", help="Config file (YAML)."),
     config_dir: Optional[str] = typer.Option(None, "--config-dir", help="Directory of configs."),
     config_name: Optional[str] = typer.Option(None, "--config-name", help="Config name in --config-dir."),
-    override: Optional[list[str]] = typer.Option(None, "-o", "--override", help="Hydra override key=value (repeatable)."),
+    override: Optional[list[str]] = typer.Option(
+        None, "-o", "--override", help="Hydra override key=value (repeatable)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Print what would run; touch nothing."),
     task: Optional[list[str]] = typer.Option(None, "-t", "--task", help="Run only this task (repeatable)."),
     wait: bool = typer.Option(False, "--wait", "-w", help="Wait for the jobs and print their results."),

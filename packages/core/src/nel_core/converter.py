@@ -7,7 +7,7 @@ for a misspelled key, the closest valid one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -16,9 +16,11 @@ from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
     IterableValidationError,
+    IterableValidationNote,
 )
 from cattrs.gen import make_dict_structure_fn
 from cattrs.v import format_exception
+
 from nel_core.errors import ConfigError
 from nel_core.models.config import (
     DEPLOYMENT_TYPES,
@@ -66,29 +68,65 @@ def _is_list(t: Any) -> bool:
 
 def _structure_list(value: Any, cls: Any) -> list[Any]:
     # cattrs would happily iterate a string or a mapping; a config list must be a list.
-    if isinstance(value, (str, bytes, Mapping)):
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise ConfigError(f"expected a list, got {type(value).__name__}")
     (item_type,) = cls.__args__
     items = []
     for index, item in enumerate(value):
         try:
             items.append(converter.structure(item, item_type))
-        except Exception as exc:
-            exc.add_note(_Index(index))
+        except Exception as exc:  # noqa: BLE001 - re-raised below, annotated with its index
+            _add_note(exc, IterableValidationNote(f"list item {index}", index, item_type))
             raise IterableValidationError("list item failed", [exc], cls) from None
     return items
 
 
-class _Index(str):
-    """A note naming the list index of a failed item (read back by _first_error)."""
+def _add_note(exc: BaseException, note: str) -> None:
+    # BaseException.add_note is Python 3.11+; __notes__ is what it sets, on 3.10 too.
+    setattr(exc, "__notes__", [*getattr(exc, "__notes__", []), note])  # noqa: B010
 
-    def __new__(cls, index: int) -> _Index:
-        note = super().__new__(cls, f"list item {index}")
-        note.index = index  # type: ignore[attr-defined]
-        return note
+
+def _structure_bool(value: Any, _: type) -> bool:
+    # bool("false") is True: accept only real booleans and their usual spellings.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS:
+        return _BOOLEAN_WORDS[value.strip().lower()]
+    raise ConfigError(f"expected true or false, got {value!r}")
+
+
+_BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def _structure_int(value: Any, _: type) -> int:
+    # int(1.5) is 1 and int(True) is 1: a count or a port must be written as an integer.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f"expected an integer, got {value!r}")
+
+
+def _structure_float(value: Any, _: type) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f"expected a number, got {value!r}")
 
 
 converter.register_structure_hook(str, _structure_str)
+converter.register_structure_hook(bool, _structure_bool)
+converter.register_structure_hook(int, _structure_int)
+converter.register_structure_hook(float, _structure_float)
 converter.register_structure_hook_func(_is_list, _structure_list)
 _structure_base_execution = make_dict_structure_fn(
     ExecutionConfig, converter, _cattrs_forbid_extra_keys=True
@@ -171,13 +209,13 @@ def _first_error(exc: BaseException, cls: Any, path: str) -> ConfigError:
                 cls = getattr(note, "type", None)
             elif isinstance(index, int):
                 step = f"[{index}]"
-            elif index is not None:
+            elif isinstance(index, str):  # a mapping key (a plain str note has a method here)
                 step = f".{index}"
         path = f"{path}{step}" if path or step.startswith("[") else step.lstrip(".")
         exc = inner
     path = path.lstrip(".")
     if isinstance(exc, ForbiddenExtraKeysError):
-        key = sorted(exc.extra_fields)[0]
+        key = min(exc.extra_fields)
         valid = [a.name for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
         close = suggest(key, valid)
         where = _join(path, key)

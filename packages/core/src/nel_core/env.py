@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 import attrs
+
 from nel_core.errors import ConfigError
 
 __all__ = ["EnvValue", "merge_env", "parse_env_value", "resolve_env"]
@@ -41,7 +42,7 @@ def parse_env_value(raw: str, *, key: str = "env_vars") -> EnvValue:
     if sep and kind in _PREFIXES:
         if kind != "lit" and not rest:
             raise ConfigError(f"{key}: '{raw}' names no variable", hint=f"write '{kind}:VAR_NAME'")
-        return EnvValue(kind=kind, value=rest)  # type: ignore[arg-type]
+        return EnvValue(kind=kind, value=rest)
     if not str(raw):
         raise ConfigError(f"{key}: empty value", hint="write 'host:VAR', 'lit:value' or 'runtime:VAR'")
     return EnvValue(kind="host", value=str(raw))

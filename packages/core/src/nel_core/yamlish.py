@@ -49,7 +49,15 @@ def _scalar(value: Any) -> str:
             mantissa, exponent = text.split("e")
             text = f"{mantissa}.0e{exponent}"
         return text
-    return json.dumps(str(value), ensure_ascii=False)
+    return _NON_PRINTABLE.sub(_escape, json.dumps(str(value), ensure_ascii=False))
+
+
+# Characters YAML does not allow raw (or reads as line breaks) that JSON leaves unescaped.
+_NON_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def _emit(value: Any, indent: int, lines: list[str]) -> None:
@@ -58,7 +66,7 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
         if not value:
             lines.append(pad + "{}")
         for key, item in value.items():
-            head = f"{pad}{_scalar(str(key))}:"
+            head = f"{pad}{_key(str(key))}:"
             if isinstance(item, (Mapping, list, tuple)) and item:
                 lines.append(head)
                 _emit(item, indent + 2, lines)
@@ -75,6 +83,16 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
                 lines.append(f"{pad}- {_inline(item)}")
     else:
         lines.append(pad + _scalar(value))
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def _key(key: str) -> str:
+    # Plain where a reader cannot mistake it for another type (true, null, 1.5, ...).
+    if _PLAIN_KEY.match(key) and key not in _SPECIAL:
+        return key
+    return _scalar(key)
 
 
 def _inline(value: Any) -> str:
@@ -103,7 +121,8 @@ def load(text: str) -> Any:
         YamlError: on syntax this reader does not support, with the line number.
     """
     lines = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Only \n (and \r\n) end lines: str.splitlines() would also split at \x85 or \u2028.
+    for number, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
         stripped = _strip_comment(raw).rstrip()
         if not stripped.strip() or stripped.strip() in ("---", "..."):
             continue
@@ -119,16 +138,37 @@ def load(text: str) -> Any:
 
 
 def _strip_comment(line: str) -> str:
-    quote = None
-    for i, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "'\"":
-            quote = char
-        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
+    i = 0
+    while i < len(line):
+        char = line[i]
+        if char in "'\"" and (i == 0 or line[i - 1] in " \t[{,:-"):
+            end = _quoted_end(line, i)
+            if end < 0:
+                return line  # unterminated: left for the scalar parser to report
+            i = end + 1
+            continue
+        if char == "#" and (i == 0 or line[i - 1] in " \t"):
             return line[:i]
+        i += 1
     return line
+
+
+def _quoted_end(text: str, start: int) -> int:
+    """Index of the quote closing the quoted scalar opening at ``start``, or -1."""
+    quote = text[start]
+    i = start + 1
+    while i < len(text):
+        char = text[i]
+        if quote == '"' and char == "\\":
+            i += 2
+            continue
+        if char == quote:
+            if quote == "'" and text[i + 1 : i + 2] == "'":
+                i += 2  # '' is an escaped single quote
+                continue
+            return i
+        i += 1
+    return -1
 
 
 def _block(lines: list[tuple[int, int, str]], i: int, indent: int) -> tuple[Any, int]:
@@ -189,10 +229,7 @@ def _sequence(lines: list[tuple[int, int, str]], i: int, indent: int) -> tuple[A
 
 def _split_key(text: str, number: int) -> tuple[str, str] | None:
     if text[:1] in "'\"":
-        quote = text[0]
-        end = text.find(quote, 1)
-        while quote == '"' and end > 0 and text[end - 1] == "\\":
-            end = text.find(quote, end + 1)
+        end = _quoted_end(text, 0)
         if end < 0:
             raise YamlError(f"line {number}: unterminated quoted string")
         after = text[end + 1 :]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import typer
 
@@ -25,13 +26,12 @@ def run_command(
     json_output: bool,
 ) -> None:
     """Run (or dry-run) the config; print the invocation and the next commands."""
+    from nel_cli.compose import compose, config_location
+    from nel_cli.plugins import load_executor
     from nel_core.catalog import load_catalog
     from nel_core.converter import structure_run_config
     from nel_core.errors import ConfigError
     from nel_core.services import launch, make_plan, render_dry_run
-
-    from nel_cli.compose import compose, config_location
-    from nel_cli.plugins import load_executor
 
     path = config_location(config, config_dir, config_name)
     data = compose(path, overrides)
@@ -48,7 +48,8 @@ def run_command(
         run_config, executor=executor, catalog=load_catalog(), store=context.store(), task_filter=tasks
     )
     if dry_run:
-        sys.stdout.write(render_dry_run(plan, executor, os.environ))
+        shown_root = Path(run_config.execution.output_dir).expanduser().resolve()
+        sys.stdout.write(render_dry_run(plan, executor, os.environ, shown_root=shown_root))
         return
     launched = launch(plan, executor=executor, store=context.store(), environ=os.environ)
     invocation = launched.invocation

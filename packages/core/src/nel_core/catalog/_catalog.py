@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 import attrs
+
 from nel_core.errors import ConfigError
 from nel_core.suggest import suggest
 
@@ -106,7 +107,7 @@ def load_catalog() -> Catalog:
     harnesses: dict[str, HarnessEntry] = {}
     tasks: list[TaskEntry] = []
     for file_name in _DATA_FILES:
-        text = resources.files("nel_core.catalog").joinpath("data", file_name).read_text("utf-8")
+        text = resources.files("nel_core.catalog").joinpath("data").joinpath(file_name).read_text("utf-8")
         data = json.loads(text)
         for raw in data["harnesses"]:
             harnesses[raw["name"]] = HarnessEntry(source=data.get("source", ""), **raw)

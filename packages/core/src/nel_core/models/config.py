@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 import attrs
 
 __all__ = [
+    "DEPLOYMENT_TYPES",
     "ApiEndpoint",
     "AutoExport",
-    "DEPLOYMENT_TYPES",
     "DeploymentConfig",
     "EvaluationConfig",
     "ExecutionConfig",
@@ -38,6 +38,7 @@ _SERVER_ENDPOINTS = {
 
 
 def _endpoints(**extra: str) -> Any:
+    # An attrs.Factory (a fresh dict per instance), hence the RUF009 waivers where it is used.
     return attrs.Factory(lambda: {**_SERVER_ENDPOINTS, **extra})
 
 
@@ -97,7 +98,7 @@ class _ServerDeployment(DeploymentConfig):
     served_model_name: str | None = None
     extra_args: str = ""
     env_vars: dict[str, str] = attrs.Factory(dict)
-    endpoints: dict[str, str] = _endpoints()
+    endpoints: dict[str, str] = _endpoints()  # noqa: RUF009
     pre_cmd: str = ""
 
 
@@ -116,7 +117,9 @@ class VllmDeployment(_ServerDeployment):
     gpu_memory_utilization: float = 0.95
     distributed_executor_backend: str | None = None
     base_command: str | None = None
-    endpoints: dict[str, str] = _endpoints(embedding="/v1/embeddings", ranking="/v1/ranking")
+    endpoints: dict[str, str] = _endpoints(  # noqa: RUF009
+        embedding="/v1/embeddings", ranking="/v1/ranking"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -152,7 +155,7 @@ class NimDeployment(_ServerDeployment):
     TYPE: ClassVar[str] = "nim"
     type: str = "nim"
     command: str | None = "/opt/nvidia/nvidia_entrypoint.sh /opt/nim/start_server.sh"
-    endpoints: dict[str, str] = _endpoints(
+    endpoints: dict[str, str] = _endpoints(  # noqa: RUF009
         health="/v1/health/ready", embedding="/v1/embeddings", ranking="/v1/ranking"
     )
 
@@ -185,7 +188,7 @@ class LlamaCppDeployment(_ServerDeployment):
     n_ctx: int = 2048
     n_threads: int = 1
     server_package: str = "llama-cpp-python[server]==0.3.36"
-    endpoints: dict[str, str] = _endpoints(health="/v1/models")
+    endpoints: dict[str, str] = _endpoints(health="/v1/models")  # noqa: RUF009
 
 
 DEPLOYMENT_TYPES: dict[str, type[DeploymentConfig]] = {

@@ -13,7 +13,9 @@ from nel_core.services.plan import Plan
 __all__ = ["render_dry_run"]
 
 
-def render_dry_run(plan: Plan, executor: Executor, environ: Mapping[str, str]) -> str:
+def render_dry_run(
+    plan: Plan, executor: Executor, environ: Mapping[str, str], *, shown_root: Path | None = None
+) -> str:
     """Every file a run would write, as text. Touches no backend; leaves nothing behind.
 
     Raises:
@@ -25,8 +27,10 @@ def render_dry_run(plan: Plan, executor: Executor, environ: Mapping[str, str]) -
         invocation_dir = root / plan.invocation_id
         endpoint = plan.endpoint
         out = [
-            f"# dry run of invocation {plan.invocation_id}: {len(jobs)} job(s) on executor "
-            f"'{executor.name}'",
+            (
+                f"# dry run of invocation {plan.invocation_id}: {len(jobs)} job(s) on executor "
+                f"'{executor.name}'"
+            ),
             f"# endpoint: {endpoint.base_url} (model {endpoint.model_id})",
         ]
         if plan.endpoint_spec is not None:
@@ -37,4 +41,5 @@ def render_dry_run(plan: Plan, executor: Executor, environ: Mapping[str, str]) -
                 relative = path.relative_to(root)
                 out.append(f"\n===== {relative} =====")
                 out.append(path.read_text().rstrip("\n"))
-        return "\n".join(out) + "\n"
+        text = "\n".join(out) + "\n"
+        return text.replace(str(root), str(shown_root)) if shown_root else text

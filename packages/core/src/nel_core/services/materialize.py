@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from nel_core.env import resolve_env
+from nel_core.env import parse_env_value, resolve_env
 from nel_core.models.domain import JobSpec
 from nel_core.ports.executor import Executor
 from nel_core.ports.scheduler import RenderedJob
@@ -35,18 +36,39 @@ def job_dir_name(spec: JobSpec) -> str:
 def secrets_text(env: Mapping[str, str], environ: Mapping[str, str], *, redact: bool) -> str:
     """The content of a job's secrets file: shell ``export`` lines.
 
+    With ``redact`` (dry runs) no value is written, and an unset ``host:`` variable is shown
+    as such (with a warning on stderr) instead of failing.
+
     Raises:
-        ConfigError: when a ``host:`` variable is not set.
+        ConfigError: when a ``host:`` variable is not set (unless ``redact``).
     """
+    if redact:
+        environ = _redacted_environ(env, environ)
     values, runtime = resolve_env(env, environ)
     lines = ["# Environment of this job. Values are secret: never print this file."]
     for name, value in sorted(values.items()):
-        shown = REDACTED if redact else value
-        lines.append(f"export {name}={shlex.quote(shown)}")
+        lines.append(f"export {name}={shlex.quote(value)}")
     for name, variable in sorted(runtime.items()):
         # Read where the job runs, from that machine's own environment.
         lines.append(f'export {name}="${{{variable}}}"')
     return "\n".join(lines) + "\n"
+
+
+def _redacted_environ(env: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    shown = {}
+    for name, raw in env.items():
+        ref = parse_env_value(raw, key=f"env_vars.{name}")
+        if ref.kind != "host":
+            continue
+        if ref.value in environ:
+            shown[ref.value] = REDACTED
+        else:
+            shown[ref.value] = f"<unset: host variable {ref.value}>"
+            print(
+                f"warning: env_vars.{name}: host variable {ref.value} is not set; a run would fail",
+                file=sys.stderr,
+            )
+    return shown
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -156,7 +156,7 @@ def _run_config(
     unknown = set(evaluator) - {"config", "target"}
     if unknown:
         raise ConfigError(
-            f"nemo_evaluator_config.{sorted(unknown)[0]}: unknown key",
+            f"nemo_evaluator_config.{min(unknown)}: unknown key",
             hint="nemo_evaluator_config holds 'config' and 'target'",
         )
     api_endpoint: dict[str, Any] = {

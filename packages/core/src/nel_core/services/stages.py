@@ -17,6 +17,11 @@ from nel_core.models.results import JobResults
 from nel_core.yamlish import YamlError, load
 
 __all__ = [
+    "EXIT",
+    "KILLED",
+    "PRE_START",
+    "REASON",
+    "RUNNING",
     "Markers",
     "combine",
     "marker_snippets",
@@ -28,6 +33,7 @@ PRE_START = "stage.pre-start"
 RUNNING = "stage.running"
 EXIT = "stage.exit"
 KILLED = "stage.killed"
+REASON = "stage.reason"
 
 
 @attrs.frozen(kw_only=True)
@@ -38,6 +44,7 @@ class Markers:
     running: bool = False
     exit_code: int | None = None
     killed: bool = False
+    reason: str = ""
 
 
 def read_markers(job_dir: Path) -> Markers:
@@ -52,7 +59,15 @@ def read_markers(job_dir: Path) -> Markers:
         running=(job_dir / RUNNING).exists(),
         exit_code=exit_code,
         killed=(job_dir / KILLED).exists(),
+        reason=_read(job_dir / REASON),
     )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
 
 
 def read_results(results_dir: Path) -> tuple[JobResults, str]:
@@ -81,7 +96,7 @@ def combine(scheduled: StateReport, markers: Markers, results_dir: Path) -> Stat
         if markers.exit_code != 0:
             return StateReport(
                 state=JobState.FAILED,
-                reason=f"the harness exited with code {markers.exit_code}",
+                reason=markers.reason or f"the harness exited with code {markers.exit_code}",
                 exit_code=markers.exit_code,
             )
         results, why = read_results(results_dir)
@@ -100,7 +115,10 @@ def combine(scheduled: StateReport, markers: Markers, results_dir: Path) -> Stat
 
 
 def marker_snippets(job_dir: str) -> dict[str, str]:
-    """Shell lines a job script uses to write its markers (``job_dir`` as the job sees it)."""
+    """Shell lines a job script uses to write its markers (``job_dir`` as the job sees it).
+
+    ``exit`` expects the exit code in ``$rc``; the marker is written atomically (rename).
+    """
     return {
         "pre_start": f'date +%s > "{job_dir}/{PRE_START}"',
         "running": f'date +%s > "{job_dir}/{RUNNING}"',

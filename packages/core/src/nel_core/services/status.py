@@ -34,19 +34,20 @@ def refresh(
         if active:
             try:
                 reports = executor_for(invocation).states(active)
-            except Exception as exc:  # an unreachable backend never fails a job
+            except Exception as exc:  # noqa: BLE001 - an unreachable backend never fails a job
                 reason = f"cannot ask executor '{invocation.executor}': {exc}"
-                reports = {job.id: StateReport(state=JobState.UNKNOWN, reason=reason) for job in active}
+                reports = {
+                    job.id: StateReport(state=JobState.UNKNOWN, reason=reason) for job in active
+                }
         for job in jobs:
             report = reports.get(job.id)
             if report is None:
                 refreshed.append(job)
                 continue
             updated = _apply(job, report)
-            if updated != job:
-                # UNKNOWN is an answer about now, not a new fact about the job: not recorded.
-                if report.state is not JobState.UNKNOWN:
-                    store.update_job(updated)
+            # UNKNOWN is an answer about now, not a new fact about the job: not recorded.
+            if updated != job and report.state is not JobState.UNKNOWN:
+                store.update_job(updated)
             refreshed.append(updated)
     return refreshed
 

@@ -163,7 +163,8 @@ class SqliteInvocationStore(InvocationStore):
     def list_invocations(
         self, *, since: float | None = None, executor: str | None = None
     ) -> list[Invocation]:
-        query, params = "SELECT * FROM invocations WHERE 1=1", []
+        query = "SELECT * FROM invocations WHERE 1=1"
+        params: list[Any] = []
         if since is not None:
             query += " AND created_at >= ?"
             params.append(since)

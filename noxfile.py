@@ -1,0 +1,111 @@
+"""Sessions: lint, typecheck, per-package tests, contracts, boundaries, examples, integration, benchmarks.
+
+`nox` runs the default sessions (everything but benchmarks). The integration session needs the
+services of `scripts/infra.sh` (its `env` output in the environment); `.ci/run` starts them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "tests",
+    "contracts",
+    "boundaries",
+    "examples",
+    "integration",
+]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+ROOT = Path(__file__).parent
+CORE = "packages/core"
+CLI = "packages/cli"
+LOCAL = "packages/executor-local"
+HARNESS = "packages/harness"
+SHELLS = ["packages/executor-slurm", "packages/executor-lepton"] + [
+    str(p) for p in sorted((ROOT / "packages/exporters").iterdir()) if (p / "pyproject.toml").exists()
+]
+PACKAGES = [CORE, CLI, LOCAL, HARNESS, *SHELLS]
+TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6"]
+TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _install_all(session: nox.Session) -> None:
+    session.install(*TEST_TOOLS)
+    session.install(*[arg for p in PACKAGES for arg in ("-e", p)])
+    session.install("-e", "tests/fake_executor_plugin")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff over the whole tree."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on core."""
+    session.install("mypy>=1.10", "-e", CORE)
+    session.run("mypy", "--strict", f"{CORE}/src/nel_core")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The fast tier of every package: unit tests (seconds, no services)."""
+    _install_all(session)
+    for package in PACKAGES:
+        if list((ROOT / package).glob("tests/test_*.py")):
+            session.run(
+                "pytest", f"{package}/tests", "-m", "not integration", "-q", "-ra",
+                "--ignore", f"{package}/tests/integration", env=TEST_ENV,
+            )  # fmt: skip
+    session.run("pytest", "tests/unit", "-q", "-ra", env=TEST_ENV)
+
+
+@nox.session
+def contracts(session: nox.Session) -> None:
+    """The port contract suites, run against every fake and adapter that subclasses them."""
+    _install_all(session)
+    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, "-m", "not integration",
+                env=TEST_ENV)  # fmt: skip
+
+
+@nox.session
+def boundaries(session: nox.Session) -> None:
+    """Core imports no adapter nor SDK; adapters do not import each other."""
+    _install_all(session)
+    session.run("pytest", "-q", "-ra", "tests/unit/test_import_boundaries.py", env=TEST_ENV)
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Every file in examples/ dry-runs."""
+    _install_all(session)
+    tmp = session.create_tmp()
+    env = {**TEST_ENV, "NEL_HOME": os.path.join(tmp, "nel-home")}
+    for example in sorted((ROOT / "examples").glob("*.yaml")):
+        session.run("nel", "run", "--config", str(example), "--dry-run",
+                    "-o", f"execution.output_dir={tmp}/out", env=env, silent=True)  # fmt: skip
+        session.log(f"dry-run ok: {example.name}")
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """The integration tier: real engines, the real harness and a real model server."""
+    _install_all(session)
+    session.run("pytest", "-m", "integration", "-ra", "-v", "--durations=10", *PACKAGES, "tests",
+                env=TEST_ENV)  # fmt: skip
+
+
+@nox.session
+def benchmarks(session: nox.Session) -> None:
+    """Speed of NEL against NeMo Evaluator Launcher 0.2.6 (prints a table of medians)."""
+    _install_all(session)
+    session.run("python", "benchmarks/run.py", *session.posargs, env=TEST_ENV)

@@ -1,0 +1,1 @@
+"""Packaged Hydra config groups (execution, deployment)."""

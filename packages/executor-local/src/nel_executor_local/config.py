@@ -1,0 +1,32 @@
+"""The ``execution`` section of the local executor."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from nel_core.models.config import ExecutionConfig
+
+__all__ = ["LocalExecutionConfig"]
+
+
+@attrs.frozen(kw_only=True)
+class LocalExecutionConfig(ExecutionConfig):
+    """Run on this host.
+
+    Args:
+        mode: ``sequential`` runs one job at a time; ``parallel`` up to ``max_parallel``.
+        runtime: ``docker``, ``process``, or ``auto`` (docker when an engine answers and the
+            image is present, else process).
+        docker_host: Docker or Podman socket (default: ``DOCKER_HOST`` or the engine's default).
+        endpoint_readiness_timeout: Seconds a deployment may take to become healthy.
+    """
+
+    type: str = "local"
+    mode: Literal["sequential", "parallel"] = "sequential"
+    max_parallel: int = 1
+    runtime: Literal["auto", "docker", "process"] = "auto"
+    docker_host: str | None = None
+    extra_docker_args: str = ""
+    endpoint_readiness_timeout: float = 600.0

@@ -1,0 +1,57 @@
+"""Wait for a server's health path: ``python -m nel_executor_local.health URL TIMEOUT [PID]``.
+
+Exit codes: 0 healthy, 1 the server process died, 2 not healthy within the timeout. Used by the
+supervisor script, so it depends on the standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+__all__ = ["answers", "wait_healthy"]
+
+
+def answers(url: str, *, timeout: float = 2.0, any_status: bool = False) -> bool:
+    """Whether ``url`` answers (with 2xx, or with any HTTP status when ``any_status``)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (local URLs)
+            return 200 <= response.status < 300 or any_status
+    except urllib.error.HTTPError:
+        return any_status
+    except (OSError, ValueError):
+        return False
+
+
+def wait_healthy(url: str, timeout: float, pid: int | None = None) -> int:
+    """Poll ``url`` until it answers 2xx; 1 if ``pid`` dies first, 2 on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if answers(url):
+            return 0
+        if pid is not None and not _running(pid):
+            return 1
+        time.sleep(0.5)
+    return 2
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    sys.exit(wait_healthy(args[0], float(args[1]), int(args[2]) if len(args) > 2 else None))
