@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from nel_core.errors import ConfigError
 from nel_core.services.merge import deep_merge
+from nel_core.suggest import suggest
 
 __all__ = ["compose", "config_location"]
 
@@ -91,7 +93,7 @@ def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
         key = getattr(exc, "full_key", "") or "?"
         raise ConfigError(f"{key}: cannot resolve interpolation: {_first_line(exc)}") from None
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(f"{path.name}: {_first_line(exc)}") from None
+        raise _hydra_error(exc, path) from None
     assert isinstance(data, dict)
     data.pop("hydra", None)
     return _apply_params_overrides(data)
@@ -116,6 +118,32 @@ def _apply_params_overrides(data: dict[str, Any]) -> dict[str, Any]:
     evaluation["tasks"] = tasks
     data["evaluation"] = evaluation
     return data
+
+
+def _hydra_error(exc: BaseException, path: Path) -> ConfigError:
+    """One line (and a hint) from Hydra's multi-line messages."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    message = lines[0] if lines else type(exc).__name__
+    hint = None
+    if message.startswith("Could not override") and exc.__cause__ is not None:
+        # "Could not override 'a.b'." + cause "Key 'b' is not in struct": say which key is missing.
+        reason = _first_line(exc.__cause__).replace("is not in struct", "is not in the config")
+        message = f"{message.rstrip('.')}: {reason}"
+    appended = next((line for line in lines[1:] if line.startswith("To append")), None)
+    if appended:
+        hint = "check the spelling; " + appended[0].lower() + appended[1:]
+    options_at = next((i for i, line in enumerate(lines) if line.startswith("Available options")), None)
+    if options_at is not None:
+        options = []
+        for line in lines[options_at + 1 :]:
+            if line.startswith("Config search path"):
+                break
+            options.append(line)
+        missing = re.search(r"Could not find '[^/']*/([^']*)'", message)
+        close = suggest(missing.group(1), options) if missing else None
+        known = "available: " + ", ".join(options)
+        hint = f"did you mean '{close}'? ({known})" if close else known
+    return ConfigError(f"{path.name}: {message}", hint=hint)
 
 
 def _first_line(exc: BaseException) -> str:

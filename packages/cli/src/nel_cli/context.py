@@ -35,11 +35,12 @@ def executor_from_config(execution: dict[str, Any]) -> tuple[Any, Executor]:
     return spec, spec.factory(config, home())
 
 
+_executors: dict[str, Executor] = {}
+
+
 def executor_for(invocation: Invocation) -> Executor:
-    """The executor that ran ``invocation``, rebuilt from its recorded config."""
-    return _cached_executor(invocation.id, invocation)
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_executor(_: str, invocation: Invocation) -> Executor:
-    return executor_from_config(dict(invocation.config.get("execution") or {}))[1]
+    """The executor that ran ``invocation``, rebuilt from its recorded config (once per process)."""
+    if invocation.id not in _executors:
+        execution = dict(invocation.config.get("execution") or {})
+        _executors[invocation.id] = executor_from_config(execution)[1]
+    return _executors[invocation.id]

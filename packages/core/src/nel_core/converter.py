@@ -18,7 +18,7 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.v import format_exception
 
 from nel_core.errors import ConfigError
@@ -141,10 +141,20 @@ def _structure_execution(value: Any, cls: type) -> ExecutionConfig:
 
 
 converter.register_structure_hook_func(lambda t: t is ExecutionConfig, _structure_execution)
-converter.register_unstructure_hook(DeploymentConfig, lambda d: converter.unstructure(d, type(d)))
-converter.register_unstructure_hook(
-    ExecutionConfig, lambda e: converter.unstructure(e, type(e))
-)
+
+
+def _unstructure_by_runtime_type(base: type) -> Any:
+    # Fields typed with a base class (execution, deployment) hold subclasses: unstructure those.
+    plain = make_dict_unstructure_fn(base, converter)
+
+    def hook(obj: Any) -> Any:
+        return plain(obj) if type(obj) is base else converter.unstructure(obj, type(obj))
+
+    return hook
+
+
+for _base in (DeploymentConfig, ExecutionConfig):
+    converter.register_unstructure_hook_func(lambda t, b=_base: t is b, _unstructure_by_runtime_type(_base))
 
 
 def structure(data: Any, cls: type[T], *, path: str = "") -> T:

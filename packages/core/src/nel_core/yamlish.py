@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["YamlError", "dump", "load"]
@@ -191,6 +191,10 @@ def _mapping(lines: list[tuple[int, int, str]], i: int, indent: int) -> tuple[An
         key, rest = split
         i += 1
         if rest:
+            # A plain scalar may go on over more-indented lines (PyYAML folds long values).
+            while i < len(lines) and lines[i][1] > indent and rest[:1] not in "'\"[{":
+                rest += " " + lines[i][2]
+                i += 1
             result[key] = _parse_scalar(rest, number)
         elif i < len(lines) and (
             lines[i][1] > indent or (lines[i][1] == indent and lines[i][2].startswith("-"))
@@ -268,37 +272,48 @@ def _parse_scalar(text: str, number: int) -> Any:
 
 
 def _flow(text: str, number: int) -> Any:
-    closing = "]" if text[0] == "[" else "}"
-    if not text.endswith(closing):
-        raise YamlError(f"line {number}: unterminated flow collection")
-    body = text[1:-1].strip()
-    if not body:
-        return [] if closing == "]" else {}
-    if any(c in body for c in "[]{}"):
-        raise YamlError(f"line {number}: nested flow collections are not supported")
-    parts = [part.strip() for part in _split_commas(body)]
-    if closing == "]":
-        return [_parse_scalar(part, number) for part in parts]
-    result = {}
-    for part in parts:
-        split = _split_key(part, number)
-        if split is None:
-            raise YamlError(f"line {number}: expected 'key: value' in flow mapping")
-        result[split[0]] = _parse_scalar(split[1], number) if split[1] else None
-    return result
+    value, end = _flow_value(text, 0, number)
+    if text[end:].strip():
+        raise YamlError(f"line {number}: unexpected text after a flow collection")
+    return value
 
 
-def _split_commas(body: str) -> Sequence[str]:
-    parts, current, quote = [], "", None
-    for char in body:
-        if quote:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == ",":
-            parts.append(current)
-            current = ""
-            continue
-        current += char
-    parts.append(current)
-    return parts
+def _flow_value(text: str, i: int, number: int) -> tuple[Any, int]:
+    """Parse a flow collection or scalar starting at ``text[i]``; return it and where it ends."""
+    while i < len(text) and text[i] == " ":
+        i += 1
+    if i < len(text) and text[i] in "[{":
+        closing = "]" if text[i] == "[" else "}"
+        items: list[Any] = []
+        mapping: dict[Any, Any] = {}
+        i += 1
+        while True:
+            while i < len(text) and text[i] in " ,":
+                i += 1
+            if i >= len(text):
+                raise YamlError(f"line {number}: unterminated flow collection")
+            if text[i] == closing:
+                return (items if closing == "]" else mapping), i + 1
+            if closing == "]":
+                item, i = _flow_value(text, i, number)
+                items.append(item)
+                continue
+            key, i = _flow_value(text, i, number)
+            while i < len(text) and text[i] == " ":
+                i += 1
+            if i >= len(text) or text[i] != ":":
+                raise YamlError(f"line {number}: expected ':' in flow mapping")
+            mapping[key], i = _flow_value(text, i + 1, number)
+    start = i
+    if i < len(text) and text[i] in "'\"":
+        quote = text[i]
+        i += 1
+        while i < len(text) and (text[i] != quote or (quote == '"' and text[i - 1] == "\\")):
+            i += 1
+        i += 1
+    else:
+        while i < len(text) and text[i] not in ",]}" and not (
+            text[i] == ":" and (i + 1 == len(text) or text[i + 1] in " ,]}")
+        ):
+            i += 1
+    return _parse_scalar(text[start:i].strip(), number), i

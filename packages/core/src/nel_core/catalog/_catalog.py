@@ -106,8 +106,10 @@ def load_catalog() -> Catalog:
     """The packaged catalog (eval-factory tasks first, then NEL's own)."""
     harnesses: dict[str, HarnessEntry] = {}
     tasks: list[TaskEntry] = []
+    data_dir = resources.files("nel_core.catalog").joinpath("data")
     for file_name in _DATA_FILES:
-        text = resources.files("nel_core.catalog").joinpath("data").joinpath(file_name).read_text("utf-8")
+        # One name per joinpath: Traversable.joinpath takes several only from Python 3.11.
+        text = data_dir.joinpath(file_name).read_text("utf-8")
         data = json.loads(text)
         for raw in data["harnesses"]:
             harnesses[raw["name"]] = HarnessEntry(source=data.get("source", ""), **raw)

@@ -62,6 +62,13 @@ def launch(
     executor.preflight(plan)
     root = Path(plan.config.execution.output_dir).expanduser().resolve()
     invocation_dir = root / plan.invocation_id
+    invocation = Invocation(
+        id=plan.invocation_id,
+        executor=executor.name,
+        output_dir=str(invocation_dir),
+        created_at=time.time(),
+        config=unstructure(plan.config),
+    )
     created_root = not root.exists()
     try:
         rendered = materialize(plan, executor, root, environ)
@@ -71,14 +78,6 @@ def launch(
         if created_root:
             shutil.rmtree(root, ignore_errors=True)
         raise
-    now = time.time()
-    invocation = Invocation(
-        id=plan.invocation_id,
-        executor=executor.name,
-        output_dir=str(invocation_dir),
-        created_at=now,
-        config=unstructure(plan.config),
-    )
     jobs = [
         Job(
             id=job_id(plan.invocation_id, spec.index),
@@ -89,7 +88,7 @@ def launch(
             job_dir=str(rendered_job.job_dir),
             state=JobState.PENDING,
             handle=handles.get(rendered_job.job_id, ""),
-            updated_at=now,
+            updated_at=invocation.created_at,
         )
         for spec, rendered_job in zip(plan.jobs, rendered)
     ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import ClassVar
 
 import attrs
@@ -120,12 +119,6 @@ class FakeScheduler(Scheduler):
             yield from lines
             if not follow or (ended and not lines):
                 return
-
-    def fetch_artifacts(self, handle: str, destination: Path) -> Path:
-        """The job's own ``artifacts`` folder: the fake runs where the job directory is."""
-        if handle not in self.jobs:
-            raise SchedulingError(f"scheduler '{self.name}' has no job {handle!r}")
-        return self.jobs[handle].job.job_dir / "artifacts"
 
     # ----------------------------------------------------------------- controls for tests
 
