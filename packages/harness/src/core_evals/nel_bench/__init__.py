@@ -1,0 +1,22 @@
+"""NEL's offline benchmark harness, discovered by nemo-evaluator as ``nel_bench``.
+
+The package lives in the ``core_evals`` namespace (no ``__init__.py`` one level
+up) because that is where ``nemo-evaluator`` looks for harnesses: any
+``core_evals/<pkg>/framework.yml`` on ``sys.path``, installed or on PYTHONPATH.
+
+Modules:
+    scorers: pure scoring functions (first integer, contains).
+    tasks: the task registry, shipped datasets and prompt building.
+    client: the OpenAI-compatible HTTP client (stdlib only, with retries).
+    aggregate: per-sample scores to the results structure.
+    runner: the command that ``framework.yml`` runs.
+    output: ``parse_output(output_dir)``, called by nemo-evaluator.
+"""
+
+__all__ = ["RESULTS_FILE", "SAMPLES_FILE", "__version__"]
+
+__version__ = "0.1.0"
+
+# File names the runner writes into config.output_dir and output.py reads back.
+RESULTS_FILE = "nel_bench_results.json"
+SAMPLES_FILE = "nel_bench_samples.jsonl"

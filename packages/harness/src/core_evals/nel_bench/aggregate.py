@@ -1,0 +1,87 @@
+"""Turn per-sample outcomes into the harness contract's results structure.
+
+The shape is what nemo-evaluator's ``EvaluationResult`` validates and what NEL
+reads from results.yml: ``tasks.<task>.metrics.<metric>.scores.<score>``
+with ``value`` and ``stats {count, mean, stddev, stderr}``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["SampleOutcome", "build_results", "score_stats"]
+
+ACCURACY_METRIC = "accuracy"
+OVERALL_SCORE = "correct"
+REQUESTS_METRIC = "requests"
+FAILURE_SCORE = "failure_rate"
+
+
+@dataclass(frozen=True)
+class SampleOutcome:
+    """What happened to one item: the answer and its score, or the request error."""
+
+    id: str
+    subset: str
+    correct: bool
+    response: str | None = None
+    error: str | None = None
+    latency_s: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        """True when no answer came back (the request failed after retries)."""
+        return self.error is not None
+
+
+def score_stats(values: Sequence[float]) -> dict[str, Any]:
+    """Return ``{value, stats}`` for 0/1 (or real) values.
+
+    stddev is the population standard deviation and stderr = stddev / sqrt(n),
+    the convention of nemo-evaluator's own BYOB aggregation.
+
+    Raises:
+        ValueError: ``values`` is empty (a score of nothing is not zero).
+    """
+    n = len(values)
+    if n == 0:
+        raise ValueError("cannot score an empty list of values")
+    mean = sum(values) / n
+    stddev = math.sqrt(sum((v - mean) ** 2 for v in values) / n)
+    stderr = stddev / math.sqrt(n)
+    stats = {
+        "count": n,
+        "mean": round(mean, 6),
+        "stddev": round(stddev, 6),
+        "stderr": round(stderr, 6),
+    }
+    return {"value": round(mean, 6), "stats": stats}
+
+
+def build_results(task: str, outcomes: Sequence[SampleOutcome]) -> dict[str, Any]:
+    """Aggregate ``outcomes`` of ``task`` into ``{"tasks": ..., "groups": {}}``.
+
+    A failed request counts as a wrong answer in accuracy and as a failure in
+    ``requests.failure_rate``. When no request succeeded at all, no score is
+    written (``tasks`` is empty): an accuracy of 0 for a dead endpoint would
+    look like a real result, and NEL treats a results.yml without scores as a
+    failed job.
+    """
+    if not outcomes or all(o.failed for o in outcomes):
+        return {"tasks": {}, "groups": {}}
+    accuracy = {OVERALL_SCORE: score_stats([float(o.correct) for o in outcomes])}
+    subsets = sorted({o.subset for o in outcomes})
+    if len(subsets) > 1:
+        # Mixed tasks also report each dataset, so a regression can be located.
+        for subset in subsets:
+            values = [float(o.correct) for o in outcomes if o.subset == subset]
+            accuracy[subset] = score_stats(values)
+    failures = {FAILURE_SCORE: score_stats([float(o.failed) for o in outcomes])}
+    metrics = {
+        ACCURACY_METRIC: {"scores": accuracy},
+        REQUESTS_METRIC: {"scores": failures},
+    }
+    return {"tasks": {task: {"metrics": metrics}}, "groups": {}}

@@ -1,0 +1,160 @@
+"""A small OpenAI-compatible client: chat and completions, with retries.
+
+Standard library only (urllib), so the runner works under any Python 3.10+
+that can import this package, including a plain PYTHONPATH checkout.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .prompts import Prompt, truncate_completion
+
+__all__ = ["EndpointConfig", "RequestFailedError", "complete", "resolve_url"]
+
+# Transient by nature: timeouts, rate limiting, server-side failures.
+_RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+_MAX_BACKOFF_S = 8.0
+
+
+class RequestFailedError(Exception):
+    """A request that still failed after all retries (or could not be retried)."""
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """Where and how to send requests; built once per run by the runner."""
+
+    url: str
+    model_id: str
+    endpoint_type: str
+    timeout: float = 60.0
+    max_retries: int = 3
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    # Kept out of repr so a logged config never shows the key.
+    api_key: str | None = field(default=None, repr=False)
+    backoff_s: float = 0.5
+
+
+def resolve_url(url: str, endpoint_type: str) -> str:
+    """Return the URL to POST to for ``endpoint_type``.
+
+    A URL whose path already ends in ``/completions`` (``/v1/chat/completions``,
+    ``/v1/completions``) is used as given: that is what nemo-evaluator's
+    ``target.api_endpoint.url`` holds. Anything else is taken as a base URL and
+    gets ``/chat/completions`` or ``/completions`` appended; that covers the
+    adapter proxy (``http://localhost:3825``, any path is forwarded to the real
+    endpoint) and client mode with a base URL (``http://host:8000/v1``).
+    """
+    path = urllib.parse.urlsplit(url).path.rstrip("/")
+    if path.endswith("/completions"):
+        return url
+    suffix = "/chat/completions" if endpoint_type == "chat" else "/completions"
+    return url.rstrip("/") + suffix
+
+
+def _payload(config: EndpointConfig, prompt: Prompt) -> dict[str, Any]:
+    """Build the JSON body; unset sampling parameters are left to the server."""
+    body: dict[str, Any] = {"model": config.model_id}
+    if config.endpoint_type == "chat":
+        body["messages"] = list(prompt.messages or ())
+    else:
+        body["prompt"] = prompt.text or ""
+        if prompt.stop:
+            body["stop"] = list(prompt.stop)
+    optional = {
+        "temperature": config.temperature,
+        "top_p": config.top_p,
+        "max_tokens": config.max_tokens,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    return body
+
+
+def _extract_text(endpoint_type: str, body: dict[str, Any]) -> str:
+    """Pull the generated text out of an OpenAI-style response body."""
+    choice = body["choices"][0]
+    if endpoint_type == "chat":
+        # Some servers send content null (e.g. reasoning-only answers).
+        return choice["message"].get("content") or ""
+    return choice.get("text") or ""
+
+
+def _post_once(
+    url: str, body: dict[str, Any], headers: dict[str, str], timeout: float
+) -> dict[str, Any]:
+    """POST once; raise urllib's errors as they come (the caller decides on retry)."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode("utf-8"), headers=headers, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        answer: dict[str, Any] = json.loads(response.read().decode("utf-8"))
+        return answer
+
+
+def complete(
+    config: EndpointConfig,
+    prompt: Prompt,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Send one prompt and return the generated text.
+
+    Retries up to ``config.max_retries`` times (so 1 + max_retries attempts) on
+    connection errors, timeouts and retryable HTTP statuses, with exponential
+    backoff; other HTTP errors (400, 401, 404, ...) fail at once.
+
+    Raises:
+        RequestFailedError: no usable answer; the message says why.
+    """
+    url = resolve_url(config.url, config.endpoint_type)
+    body = _payload(config, prompt)
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if config.api_key:
+        headers["Authorization"] = f"Bearer {config.api_key}"
+    attempts = 1 + max(0, config.max_retries)
+    last_error = "no attempt made"
+    for attempt in range(attempts):
+        if attempt:
+            sleep(min(config.backoff_s * 2 ** (attempt - 1), _MAX_BACKOFF_S))
+        try:
+            answer = _post_once(url, body, headers, config.timeout)
+        except urllib.error.HTTPError as exc:
+            try:
+                detail = exc.read(300).decode("utf-8", "replace").strip()
+            except OSError:
+                # The error body is only a hint; losing it must not hide the status.
+                detail = ""
+            last_error = f"HTTP {exc.code} from {url}: {detail}"
+            if exc.code not in _RETRY_STATUSES:
+                raise RequestFailedError(last_error) from exc
+            continue
+        except (
+            urllib.error.URLError,
+            http.client.HTTPException,
+            TimeoutError,
+            ConnectionError,
+        ) as exc:
+            reason = getattr(exc, "reason", exc)
+            last_error = f"{type(exc).__name__} for {url}: {reason}"
+            continue
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            last_error = f"non-JSON answer from {url}: {exc}"
+            continue
+        try:
+            text = _extract_text(config.endpoint_type, answer)
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            # A 200 without choices will not get better by asking again.
+            raise RequestFailedError(f"unexpected answer shape from {url}: {exc!r}") from exc
+        return truncate_completion(text, prompt.stop) if prompt.stop else text
+    raise RequestFailedError(f"{last_error} (after {attempts} attempts)")

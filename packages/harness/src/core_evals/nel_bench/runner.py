@@ -1,0 +1,181 @@
+"""The nel_bench benchmark runner: ``python -m core_evals.nel_bench.runner``.
+
+framework.yml renders this command from nemo-evaluator's run config. The
+runner sends every selected item to the endpoint on a thread pool of
+``--parallelism`` workers, scores the answers, and writes two files into
+``--output-dir``: the aggregated results (read back by ``output.parse_output``)
+and one JSON line per sample for inspection.
+
+Exit status: 0 when the run completed, even if every request failed (then no
+scores are written and nemo-evaluator records an empty result); 2 on bad
+arguments or an unknown task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from . import RESULTS_FILE, SAMPLES_FILE
+from .aggregate import SampleOutcome, build_results
+from .client import EndpointConfig, RequestFailedError, complete
+from .prompts import build_prompt
+from .scorers import SCORERS
+from .tasks import TASKS, Item, load_items, select_items
+
+__all__ = ["main", "parse_args", "run"]
+
+
+def _limit(text: str) -> float | int:
+    """Parse limit_samples as nemo-evaluator passes it: an int, or a float fraction."""
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the runner's command line (the flags framework.yml renders)."""
+    parser = argparse.ArgumentParser(prog="python -m core_evals.nel_bench.runner")
+    parser.add_argument("--task", required=True, choices=sorted(TASKS))
+    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--model-url", required=True)
+    parser.add_argument("--model-id", required=True)
+    parser.add_argument("--model-type", required=True, choices=["chat", "completions"])
+    parser.add_argument("--api-key-name", default=None, help="env var holding the API key")
+    parser.add_argument("--limit-samples", type=_limit, default=None)
+    parser.add_argument("--parallelism", type=int, default=1)
+    parser.add_argument("--request-timeout", type=float, default=60.0)
+    parser.add_argument("--max-retries", type=int, default=2)
+    parser.add_argument("--temperature", type=float, default=None)
+    parser.add_argument("--top-p", type=float, default=None)
+    parser.add_argument("--max-new-tokens", type=int, default=None)
+    return parser.parse_args(argv)
+
+
+def _api_key(name: str | None) -> str | None:
+    """Read the API key from the named env var; warn (not fail) when it is unset."""
+    if not name:
+        return None
+    key = os.environ.get(name)
+    if not key:
+        # Local servers need no key; a remote one will answer 401, which is clearer.
+        print(f"nel_bench: env var {name} is not set; sending no API key", file=sys.stderr)
+    return key or None
+
+
+def _evaluate_item(config: EndpointConfig, item: Item) -> SampleOutcome:
+    """Ask the model one item and score it; a failed request becomes an outcome."""
+    started = time.monotonic()
+    try:
+        response = complete(config, build_prompt(item, config.endpoint_type))
+    except RequestFailedError as exc:
+        return SampleOutcome(
+            id=item.id,
+            subset=item.subset,
+            correct=False,
+            error=str(exc),
+            latency_s=time.monotonic() - started,
+        )
+    correct = SCORERS[item.scorer](response, item.answers)
+    return SampleOutcome(
+        id=item.id,
+        subset=item.subset,
+        correct=correct,
+        response=response,
+        latency_s=time.monotonic() - started,
+    )
+
+
+def _write_samples(path: Path, items: Sequence[Item], outcomes: Sequence[SampleOutcome]) -> None:
+    """Write one JSON line per sample: question, answers, response or error, score."""
+    with path.open("w", encoding="utf-8") as handle:
+        for item, outcome in zip(items, outcomes, strict=True):
+            record = {
+                "id": item.id,
+                "subset": item.subset,
+                "question": item.question,
+                "answers": list(item.answers),
+                "scorer": item.scorer,
+                "response": outcome.response,
+                "correct": outcome.correct,
+                "error": outcome.error,
+                "latency_s": round(outcome.latency_s, 3),
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run one task end to end and write its files; return the results document."""
+    items = select_items(load_items(args.task), args.limit_samples)
+    config = EndpointConfig(
+        url=args.model_url,
+        model_id=args.model_id,
+        endpoint_type=args.model_type,
+        timeout=args.request_timeout,
+        max_retries=args.max_retries,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_tokens=args.max_new_tokens,
+        api_key=_api_key(args.api_key_name),
+    )
+    print(
+        f"nel_bench: task={args.task} samples={len(items)} endpoint={args.model_type} "
+        f"parallelism={args.parallelism}",
+        flush=True,
+    )
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, args.parallelism)) as pool:
+        # map keeps input order, so samples line up with items in the output file.
+        outcomes = list(pool.map(lambda item: _evaluate_item(config, item), items))
+    elapsed = time.monotonic() - started
+
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    _write_samples(output_dir / SAMPLES_FILE, items, outcomes)
+    failed = [o for o in outcomes if o.failed]
+    document = build_results(args.task, outcomes)
+    document["summary"] = {
+        "task": args.task,
+        "endpoint_type": args.model_type,
+        "samples": len(outcomes),
+        "correct": sum(o.correct for o in outcomes),
+        "failed_requests": len(failed),
+        "first_error": failed[0].error if failed else None,
+        "elapsed_s": round(elapsed, 3),
+    }
+    (output_dir / RESULTS_FILE).write_text(json.dumps(document, indent=2) + "\n", "utf-8")
+    return document
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; see the module docstring for the exit status."""
+    args = parse_args(argv)
+    try:
+        document = run(args)
+    except ValueError as exc:
+        print(f"nel_bench: {exc}", file=sys.stderr)
+        return 2
+    summary = document["summary"]
+    print(
+        f"nel_bench: {summary['correct']}/{summary['samples']} correct, "
+        f"{summary['failed_requests']} failed requests, {summary['elapsed_s']} s",
+        flush=True,
+    )
+    if not document["tasks"]:
+        print(
+            f"nel_bench: every request failed; no scores written. "
+            f"First error: {summary['first_error']}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

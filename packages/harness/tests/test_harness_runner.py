@@ -1,0 +1,163 @@
+"""Tests of the runner end to end against a loopback OpenAI stub."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from core_evals.nel_bench import RESULTS_FILE, SAMPLES_FILE
+from core_evals.nel_bench.output import read_results
+from core_evals.nel_bench.runner import main
+from nel_harness_stub import answer_key, openai_answer
+
+
+def _argv(
+    url: str, out: Path, task: str = "arithmetic", endpoint: str = "chat", *extra: str
+) -> list[str]:
+    return [
+        "--task",
+        task,
+        "--output-dir",
+        str(out),
+        "--model-url",
+        url,
+        "--model-id",
+        "stub",
+        "--model-type",
+        endpoint,
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize("endpoint", ["chat", "completions"])
+@pytest.mark.parametrize("task", ["arithmetic", "capitals", "mini"])
+def test_a_perfect_model_scores_one_on_every_task(
+    stub_server, tmp_path: Path, task: str, endpoint: str
+) -> None:
+    """A stub that knows every answer gets accuracy 1.0 on chat and completions alike."""
+    server = stub_server(lambda path, headers, body: (200, openai_answer(body, answer_key(body))))
+    assert main(_argv(server.base_url, tmp_path, task, endpoint, "--limit-samples", "6")) == 0
+    metrics = read_results(tmp_path)["tasks"][task]["metrics"]
+    assert metrics["accuracy"]["scores"]["correct"]["value"] == 1.0
+    assert metrics["accuracy"]["scores"]["correct"]["stats"]["count"] == 6
+    assert metrics["requests"]["scores"]["failure_rate"]["value"] == 0.0
+    assert len(server.requests) == 6
+
+
+def test_samples_file_records_each_answer(stub_server, tmp_path: Path) -> None:
+    """One JSON line per sample, in dataset order, with response and score."""
+    server = stub_server(lambda path, headers, body: (200, openai_answer(body, "42")))
+    main(_argv(server.base_url, tmp_path, "arithmetic", "chat", "--limit-samples", "3"))
+    lines = [json.loads(line) for line in (tmp_path / SAMPLES_FILE).read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["arith-001", "arith-002", "arith-003"]
+    assert all(line["response"] == "42" and line["error"] is None for line in lines)
+
+
+def test_sampling_params_and_api_key_reach_the_endpoint(
+    stub_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """temperature, top_p, max_new_tokens and the key from --api-key-name are sent."""
+    monkeypatch.setenv("NEL_TEST_KEY", "k-123")
+    server = stub_server(lambda path, headers, body: (200, openai_answer(body, "1")))
+    extra = [
+        "--limit-samples",
+        "1",
+        "--temperature",
+        "0.5",
+        "--top-p",
+        "0.8",
+        "--max-new-tokens",
+        "7",
+        "--api-key-name",
+        "NEL_TEST_KEY",
+    ]
+    main(_argv(server.base_url, tmp_path, "arithmetic", "chat", *extra))
+    (request,) = server.requests
+    assert request["headers"]["authorization"] == "Bearer k-123"
+    assert {k: request["body"][k] for k in ("temperature", "top_p", "max_tokens")} == {
+        "temperature": 0.5,
+        "top_p": 0.8,
+        "max_tokens": 7,
+    }
+
+
+def test_parallelism_sends_requests_concurrently(stub_server, tmp_path: Path) -> None:
+    """With --parallelism 2, two requests are in flight at once (a barrier proves it)."""
+    barrier = threading.Barrier(2, timeout=10)
+
+    def respond(path: str, headers: dict, body: dict) -> tuple:
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            return 500, {"error": "requests were not concurrent"}
+        return 200, openai_answer(body, answer_key(body))
+
+    server = stub_server(respond)
+    argv = _argv(
+        server.base_url,
+        tmp_path,
+        "capitals",
+        "chat",
+        "--limit-samples",
+        "4",
+        "--parallelism",
+        "2",
+        "--max-retries",
+        "0",
+    )
+    assert main(argv) == 0
+    assert (
+        read_results(tmp_path)["tasks"]["capitals"]["metrics"]["accuracy"]["scores"]["correct"][
+            "value"
+        ]
+        == 1.0
+    )
+
+
+def test_some_failures_lower_accuracy_and_are_counted(stub_server, tmp_path: Path) -> None:
+    """A 400 on one question makes it wrong and a failure; the rest still score."""
+
+    def respond(path: str, headers: dict, body: dict) -> tuple:
+        if "France" in json.dumps(body):
+            return 400, {"error": "refused"}
+        return 200, openai_answer(body, answer_key(body))
+
+    server = stub_server(respond)
+    main(_argv(server.base_url, tmp_path, "capitals", "chat", "--limit-samples", "4"))
+    metrics = read_results(tmp_path)["tasks"]["capitals"]["metrics"]
+    assert metrics["accuracy"]["scores"]["correct"]["value"] == 0.75
+    assert metrics["requests"]["scores"]["failure_rate"]["value"] == 0.25
+
+
+def test_dead_endpoint_exits_zero_with_no_scores(
+    free_dead_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every request failing writes empty tasks, says so on stderr, and exits 0."""
+    argv = _argv(
+        free_dead_url, tmp_path, "arithmetic", "chat", "--limit-samples", "2", "--max-retries", "0"
+    )
+    assert main(argv) == 0
+    assert read_results(tmp_path) == {"tasks": {}, "groups": {}}
+    summary = json.loads((tmp_path / RESULTS_FILE).read_text())["summary"]
+    assert summary["failed_requests"] == 2
+    assert "every request failed" in capsys.readouterr().err
+
+
+def test_bad_limit_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A non-positive limit_samples is a usage error, and nothing is written."""
+    assert (
+        main(_argv("http://127.0.0.1:9/v1", tmp_path, "arithmetic", "chat", "--limit-samples", "0"))
+        == 2
+    )
+    assert "limit_samples" in capsys.readouterr().err
+    assert not (tmp_path / RESULTS_FILE).exists()
+
+
+def test_unknown_task_is_rejected_by_the_parser(tmp_path: Path) -> None:
+    """argparse refuses a task that nel_bench does not have."""
+    with pytest.raises(SystemExit) as excinfo:
+        main(_argv("http://127.0.0.1:9/v1", tmp_path, "nope"))
+    assert excinfo.value.code == 2
