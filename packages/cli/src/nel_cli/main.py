@@ -165,7 +165,8 @@ def main() -> None:
     from nel_core.errors import NelError
 
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the code of typer.Exit instead of exiting.
+        code = app(standalone_mode=False)
     except NelError as exc:
         if _state["verbose"]:
             import traceback
@@ -184,13 +185,21 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # click's usage errors and anything unexpected
         _usage_or_crash(exc)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _usage_or_crash(exc: Exception) -> None:
-    usage = getattr(exc, "show", None)
     code = getattr(exc, "exit_code", None)
-    if usage is not None and code is not None:
-        exc.show()  # type: ignore[attr-defined]
+    if hasattr(exc, "format_message") and code is not None:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `nel` or `nel ls` alone: the help
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(code)
+        # Click's usage errors, in the one-line form of every other error.
+        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+        typer.echo(f"error: {message}", err=True)
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            typer.echo(f"hint: see '{ctx.command_path} --help'", err=True)
         sys.exit(code)
     if _state["verbose"]:
         raise exc

@@ -145,7 +145,7 @@ converter.register_structure_hook_func(lambda t: t is ExecutionConfig, _structur
 
 def _unstructure_by_runtime_type(base: type) -> Any:
     # Fields typed with a base class (execution, deployment) hold subclasses: unstructure those.
-    plain = make_dict_unstructure_fn(base, converter)
+    plain: Any = make_dict_unstructure_fn(base, converter)
 
     def hook(obj: Any) -> Any:
         return plain(obj) if type(obj) is base else converter.unstructure(obj, type(obj))
@@ -153,8 +153,12 @@ def _unstructure_by_runtime_type(base: type) -> Any:
     return hook
 
 
+def _is_exactly(base: type) -> Any:
+    return lambda t: t is base
+
+
 for _base in (DeploymentConfig, ExecutionConfig):
-    converter.register_unstructure_hook_func(lambda t, b=_base: t is b, _unstructure_by_runtime_type(_base))
+    converter.register_unstructure_hook_func(_is_exactly(_base), _unstructure_by_runtime_type(_base))
 
 
 def structure(data: Any, cls: type[T], *, path: str = "") -> T:
@@ -209,7 +213,11 @@ def _join(path: str, tail: str) -> str:
 def _first_error(exc: BaseException, cls: Any, path: str) -> ConfigError:
     """Walk cattrs' exception groups down to the first leaf and name its path."""
     while isinstance(exc, (ClassValidationError, IterableValidationError)):
-        inner = exc.exceptions[0]
+        # A misspelled key is also a missing one: report the spelling, it comes with a hint.
+        inner = next(
+            (e for e in exc.exceptions if isinstance(e, ForbiddenExtraKeysError)),
+            exc.exceptions[0],
+        )
         step = ""
         for note in getattr(inner, "__notes__", []):
             name = getattr(note, "name", None)

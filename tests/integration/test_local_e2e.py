@@ -1,0 +1,152 @@
+"""End to end on this host: `nel` + process runtime + the real nemo-evaluator + llama.cpp."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import NEL, free_port, job_states, wait_for, write_config
+
+pytestmark = pytest.mark.integration
+
+LLAMA = """
+defaults:
+  - execution: local
+  - deployment: llama_cpp
+  - _self_
+execution:
+  output_dir: ${{oc.env:NEL_OUTPUT_DIR}}
+  runtime: process
+  mode: {mode}
+  max_parallel: 3
+deployment:
+  port: {port}
+evaluation:
+  nemo_evaluator_config:
+    config:
+      params: {{limit_samples: {limit}, parallelism: 2, max_retries: 1, request_timeout: 60}}
+  tasks:
+{tasks}
+"""
+
+
+def llama_config(tmp_path: Path, *, tasks: list[str], limit: int = 4, mode: str = "sequential") -> tuple[Path, int]:
+    """A llama_cpp config of the given tasks (completions endpoint) on a free port."""
+    port = free_port()
+    listed = "\n".join(f"    - name: {t}\n      endpoint_type: completions" for t in tasks)
+    body = LLAMA.format(port=port, limit=limit, mode=mode, tasks=listed)
+    return write_config(tmp_path / "run.yaml", body), port
+
+
+def invocation_of(stdout: str) -> str:
+    """The invocation id printed by `nel run --json`."""
+    return json.loads(stdout)["invocation_id"]
+
+
+def test_run_status_logs_info_end_to_end(nel, tmp_path: Path) -> None:
+    """A llama_cpp run of NEL's benchmark succeeds and status, logs and info report it."""
+    config, _ = llama_config(tmp_path, tasks=["nel_bench.capitals"])
+    result = nel("run", "--config", str(config), "--wait", "--json")
+    invocation = invocation_of(result.stdout)
+    assert job_states(nel, invocation) == {f"{invocation}.0": "success"}
+    logs = nel("logs", f"{invocation}.0").stdout
+    assert "nemo_evaluator" in logs or "nel_bench" in logs
+    info = json.loads(nel("info", invocation, "--json").stdout)
+    assert "capitals.accuracy.correct" in info["jobs"][0]["scores"]
+    runs = json.loads(nel("ls", "runs", "--json").stdout)
+    assert invocation in [r["invocation_id"] for r in runs]
+
+
+def test_three_tasks_start_the_model_once(nel, tmp_path: Path) -> None:
+    """Three tasks of one invocation share one llama.cpp server: it starts exactly once."""
+    config, _ = llama_config(tmp_path, tasks=["nel_bench.capitals", "nel_bench.arithmetic", "nel_bench.mini"],
+                             limit=2, mode="parallel")  # fmt: skip
+    invocation = invocation_of(nel("run", "--config", str(config), "--wait", "--json").stdout)
+    out = tmp_path / "out" / invocation
+    assert sorted(job_states(nel, invocation).values()) == ["success"] * 3
+    deployment_log = (out / "deployment.log").read_text()
+    assert deployment_log.count("Uvicorn running on") == 1
+    assert (out / "supervisor.log").read_text().count("starting deployment") == 1
+
+
+def test_kill_stops_jobs_and_deployment_then_resume_finishes(nel, tmp_path: Path) -> None:
+    """`kill` leaves no process of the invocation; `resume` re-runs the killed job to success."""
+    config, port = llama_config(tmp_path, tasks=["nel_bench.mini"], limit=30)
+    invocation = invocation_of(nel("run", "--config", str(config), "--json").stdout)
+    job_dir = next((tmp_path / "out" / invocation).glob("0-*"))
+    wait_for(lambda: (job_dir / "stage.running").exists(), 300, "the job to start")
+    nel("kill", invocation)
+    assert job_states(nel, invocation) == {f"{invocation}.0": "killed"}
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "out" / invocation)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == ""
+    server = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
+    assert server.stdout.strip() == ""
+    nel("resume", invocation)
+    wait_for(lambda: job_states(nel, invocation)[f"{invocation}.0"] in ("success", "failed"), 600, "resume")
+    assert job_states(nel, invocation) == {f"{invocation}.0": "success"}
+
+
+def test_jobs_outlive_a_sigkilled_cli(nel, nel_home: Path, tmp_path: Path) -> None:
+    """The CLI killed with SIGKILL right after submitting: the jobs finish and status is right."""
+    config, _ = llama_config(tmp_path, tasks=["nel_bench.capitals"], limit=2)
+    env = {**os.environ, "NEL_HOME": str(nel_home), "NEL_OUTPUT_DIR": str(tmp_path / "out")}
+    process = subprocess.Popen([*NEL, "run", "--config", str(config), "--json"], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+    first = process.stdout.readline() if process.stdout else ""
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert first.strip() == "{"
+    runs = json.loads(nel("ls", "runs", "--json").stdout)
+    invocation = runs[0]["invocation_id"]
+    wait_for(lambda: job_states(nel, invocation)[f"{invocation}.0"] not in ("pending", "running"), 600, "the job")
+    assert job_states(nel, invocation) == {f"{invocation}.0": "success"}
+
+
+def test_harness_exiting_zero_with_empty_results_is_failed(nel, tmp_path: Path) -> None:
+    """Endpoint down mid-run: the harness exits 0 without scores, and NEL reports the job failed."""
+    port = free_port()
+    # An external endpoint that answers the preflight but fails every request.
+    server = subprocess.Popen(
+        ["python3", "-c", (
+            "import http.server as h\n"
+            "class H(h.BaseHTTPRequestHandler):\n"
+            "    def do_GET(s): s.send_response(200); s.end_headers()\n"
+            "    def do_POST(s): s.send_response(503); s.end_headers()\n"
+            f"h.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n")],
+    )  # fmt: skip
+    try:
+        body = f"""
+defaults:
+  - execution: local
+  - deployment: none
+  - _self_
+execution:
+  output_dir: ${{oc.env:NEL_OUTPUT_DIR}}
+  runtime: process
+target:
+  api_endpoint:
+    url: http://127.0.0.1:{port}/v1/completions
+    model_id: nobody
+    type: completions
+evaluation:
+  nemo_evaluator_config:
+    config:
+      params: {{limit_samples: 2, max_retries: 0, request_timeout: 5}}
+  tasks:
+    - name: nel_bench.capitals
+"""
+        config = write_config(tmp_path / "down.yaml", body)
+        result = nel("run", "--config", str(config), "--wait", "--json", check=False)
+        assert result.returncode == 1
+        invocation = json.loads(result.stdout)["invocation_id"]
+        status = json.loads(nel("status", invocation, "--json").stdout)[0]["jobs"][0]
+        assert status["state"] == "failed"
+        assert "no score" in status["reason"]
+        assert status["exit_code"] == 0
+    finally:
+        server.kill()
