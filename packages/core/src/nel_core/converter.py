@@ -123,7 +123,14 @@ def _structure_float(value: Any, _: type) -> float:
     raise ConfigError(f"expected a number, got {value!r}")
 
 
+def _structure_int_or_str(value: Any, _: Any) -> int | str | None:
+    if value is None or isinstance(value, (int, str)) and not isinstance(value, bool):
+        return value
+    raise ConfigError(f"expected a number or a string, got {type(value).__name__}")
+
+
 converter.register_structure_hook(str, _structure_str)
+converter.register_structure_hook_func(lambda t: t == (int | str | None), _structure_int_or_str)
 converter.register_structure_hook(bool, _structure_bool)
 converter.register_structure_hook(int, _structure_int)
 converter.register_structure_hook(float, _structure_float)

@@ -14,11 +14,10 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from nel_core.converter import structure
 from nel_core.errors import NelError
-from nel_core.models.domain import ContainerSpec
-
+from nel_core.models.domain import ContainerSpec, Mount
 from nel_executor_local.runtimes.docker import DockerRuntime
 
 __all__ = ["main"]
@@ -30,12 +29,18 @@ ENGINE_FAILED = 125
 INTERRUPTED = 143
 
 
-class _Interrupted(Exception):
-    pass
+class _Interrupted(BaseException):
+    """Raised by the signal handler; a BaseException, so that no `except Exception` swallows it."""
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise _Interrupted(signum)
+
+
+def _spec(data: dict[str, Any]) -> ContainerSpec:
+    # Built by hand: core's converter has no hook for the ``int | str | None`` of ``gpus``.
+    mounts = [Mount(**mount) for mount in data.get("mounts", [])]
+    return ContainerSpec(**{**data, "mounts": mounts})
 
 
 def _say(message: str) -> None:
@@ -50,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         data = json.loads(Path(args[0]).read_text())
-        spec = structure(data["spec"], ContainerSpec, path="spec")
-    except (OSError, ValueError, KeyError, NelError) as exc:
+        spec = _spec(data["spec"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         _say(f"error: cannot read {args[0]}: {exc}")
         return 2
     runtime = DockerRuntime(base_url=data.get("docker_host"))

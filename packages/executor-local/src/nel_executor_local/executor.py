@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from nel_core.converter import unstructure
-from nel_core.errors import PreflightError
+from nel_core.errors import NelError, PreflightError
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, Mount, StateReport
 from nel_core.ports.capabilities import Capability
@@ -69,8 +69,13 @@ class LocalExecutor(Executor):
         """The engine's socket: ``execution.docker_host``, else ``DOCKER_HOST``."""
         return self.local.docker_host or os.environ.get("DOCKER_HOST")
 
-    def runtime_for(self, plan: Plan) -> str:
-        """``docker`` or ``process``; ``auto`` without contacting anything picks by socket presence."""
+    @property
+    def runtime(self) -> str:
+        """``docker`` or ``process``.
+
+        Preflight settles ``auto`` by asking the engine; before that (in a dry run, which
+        contacts nothing) ``auto`` guesses docker when the engine's socket file exists.
+        """
         if self._runtime is None:
             host = self.docker_host or "unix:///var/run/docker.sock"
             socket_path = host[len("unix://"):] if host.startswith("unix://") else None
@@ -78,12 +83,12 @@ class LocalExecutor(Executor):
         return self._runtime
 
     def job_paths(self, spec: JobSpec, job_dir: Path) -> JobPaths:
-        if self._runtime == "docker":
+        if self.runtime == "docker":
             return JobPaths(job_dir="/job", results_dir="/results")
         return JobPaths(job_dir=str(job_dir), results_dir=str(job_dir / "artifacts"))
 
     def render(self, plan: Plan, spec: JobSpec, job_dir: Path) -> str:
-        runtime = self.runtime_for(plan)
+        runtime = self.runtime
         port_line = (
             f'export ADAPTER_PORT="$({shlex.quote(sys.executable)} -c '
             "'import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); "
@@ -105,7 +110,7 @@ class LocalExecutor(Executor):
 
     def render_invocation(self, plan: Plan, invocation_dir: Path) -> dict[str, str]:
         files: dict[str, str] = {}
-        runtime = self.runtime_for(plan)
+        runtime = self.runtime
         if runtime == "docker":
             for spec in plan.jobs:
                 container = self._container_spec(plan, spec, invocation_dir / job_dir_name(spec))
@@ -124,6 +129,7 @@ class LocalExecutor(Executor):
             health = f"http://127.0.0.1:{spec.port}{spec.health_path}"
         parallel = self.local.max_parallel if self.local.mode == "parallel" else 1
         files[_SUPERVISOR] = render_supervisor(
+            docker_host=self.docker_host,
             python=sys.executable,
             deployment_start=start,
             health_url=health,
@@ -171,6 +177,12 @@ class LocalExecutor(Executor):
         probe_dir = next((p for p in [output, *output.parents] if p.exists()), Path("/"))
         if not os.access(probe_dir, os.W_OK):
             raise PreflightError(f"execution.output_dir: {output} is not writable")
+        for spec in plan.jobs:
+            for mount in spec.mounts:
+                if not Path(mount.source).exists():
+                    raise PreflightError(
+                        f"evaluation.tasks[{spec.index}].dataset_dir: {mount.source} does not exist"
+                    )
         self._choose_runtime(plan)
         if plan.endpoint_spec is None:
             url = plan.endpoint.base_url
@@ -210,7 +222,7 @@ class LocalExecutor(Executor):
             runtime.ping()
             usable = all(runtime.image_present(s.image) for s in plan.jobs)
             why = "" if usable else "an image is not present on the engine"
-        except PreflightError as exc:
+        except NelError as exc:
             usable, why = False, exc.message
         self._runtime = "docker" if usable else "process"
         _say(f"runtime: {self._runtime}" + (f" ({why})" if why else ""))
@@ -219,6 +231,8 @@ class LocalExecutor(Executor):
         if self._runtime == "process":
             for spec in plan.jobs:
                 self.venvs.ensure(self._requirements(spec), label=f"harness {spec.harness}")
+                if "nel-harness" in spec.pip_requirements:
+                    local_harness_path(self.home, "nel-harness", install=True)
         provider = self._provider
         if plan.endpoint_spec is not None and hasattr(provider, "prepare"):
             provider.prepare(plan.endpoint_spec)
@@ -249,14 +263,22 @@ class LocalExecutor(Executor):
             (Path(job.job_dir) / KILLED).write_text(f"{time.time():.0f}\n")
         for handle in sorted({job.handle for job in jobs if job.handle}):
             processes.stop_group(handle)
-        if (Path(invocation.output_dir) / "runtime").exists() and (
-            (Path(invocation.output_dir) / "runtime").read_text().strip() == "docker"
-        ):
-            from nel_executor_local.runtimes.docker import DockerRuntime
+        self._stop_containers(invocation, jobs)
 
-            runtime = DockerRuntime(base_url=self._recorded_docker_host(invocation))
+    def _stop_containers(self, invocation: Invocation, jobs: Sequence[Job]) -> None:
+        """Stop the containers of ``jobs`` (and the deployment's) left on the engine."""
+        marker = Path(invocation.output_dir) / "runtime"
+        if not marker.exists() or marker.read_text().strip() != "docker":
+            return
+        from nel_executor_local.runtimes.docker import DockerRuntime
+
+        runtime = DockerRuntime(base_url=self._recorded_docker_host(invocation))
+        wanted = {job.id for job in jobs}
+        try:
             for handle in runtime.find({"nel.invocation": invocation.id}):
                 runtime.stop(handle)
+        except NelError as exc:  # the processes are stopped; say what could not be cleaned
+            _say(f"warning: containers of {invocation.id} ({', '.join(sorted(wanted))}) not stopped: {exc}")
 
     def _recorded_docker_host(self, invocation: Invocation) -> str | None:
         for job_dir in Path(invocation.output_dir).glob("*/container.json"):
@@ -285,6 +307,8 @@ class LocalExecutor(Executor):
 
     def resume(self, invocation: Invocation, jobs: Sequence[Job]) -> dict[str, str]:
         job_dirs = [Path(job.job_dir) for job in jobs]
+        # A job whose runner was SIGKILLed may have left its container (and its name) behind.
+        self._stop_containers(invocation, jobs)
         for job_dir in job_dirs:
             for marker in (PRE_START, RUNNING, EXIT, KILLED, REASON):
                 (job_dir / marker).unlink(missing_ok=True)

@@ -41,6 +41,7 @@ def render_job_script(spec: JobSpec, job_dir: Path, run_lines: list[str], env_li
 
 def render_supervisor(
     *,
+    docker_host: str | None,
     python: str,
     deployment_start: str | None,
     health_url: str | None,
@@ -55,6 +56,7 @@ def render_supervisor(
         "set -u",
         'cd "$(dirname "$0")"',
         "echo $$ > supervisor.pid",
+        *([f"export DOCKER_HOST={shlex.quote(docker_host)}"] if docker_host else []),
         "DEP_PID=",
         "teardown() {",
         '  if [ -n "$DEP_PID" ]; then',

@@ -168,13 +168,13 @@ class DockerRuntime(ContainerRuntime):
         Raises:
             PreflightError: naming the socket and why it does not answer.
         """
+        hint = "start Docker or `podman system service`, or set execution.docker_host / DOCKER_HOST"
         try:
             self._connect().ping()
         except ContainerError as exc:
-            raise PreflightError(exc.message, hint="start Docker or `podman system service`, "
-                                 "or set execution.docker_host / DOCKER_HOST") from exc
-        except Exception as exc:
-            raise PreflightError(f"no container engine answers at {self.url}: {_why(exc)}") from exc
+            raise PreflightError(exc.message, hint=hint) from exc
+        except Exception as exc:  # the SDK raises its APIError or requests' errors
+            raise PreflightError(f"no container engine answers at {self.url}: {_why(exc)}", hint=hint) from exc
 
     def image_present(self, image: str) -> bool:
         """Whether ``image`` is on the engine (never pulls); short names match prefixed ones.
@@ -216,9 +216,7 @@ class DockerRuntime(ContainerRuntime):
             "name": spec.name,
             "labels": dict(spec.labels),
             "network_mode": spec.network or None,
-            "volumes": [
-                f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts
-            ],
+            "volumes": [f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts],
             "environment": {n: source[n] for n in spec.env_names if n in source},
             "working_dir": spec.workdir,
             "detach": True,
@@ -269,18 +267,15 @@ class DockerRuntime(ContainerRuntime):
         Raises:
             ContainerError: when the container is gone or the engine fails.
         """
+        client = self._connect()
         try:
-            result = self._connect().api.wait(handle)
-        except ContainerError:
-            raise
+            result = client.api.wait(handle)
         except Exception as exc:
             raise self._fail(f"cannot wait for container {handle[:12]}", exc) from exc
         return int(result.get("StatusCode", 1))
 
     def stop(self, handle: str) -> None:
-        """Stop the container (SIGTERM, SIGKILL after ``stop_timeout``) and remove it.
-
-        A container that is already gone is fine.
+        """Stop the container (SIGTERM, SIGKILL after ``stop_timeout``) and remove it; gone is fine.
 
         Raises:
             ContainerError: when the engine fails.
@@ -342,15 +337,13 @@ class DockerRuntime(ContainerRuntime):
         Raises:
             ContainerError: when the container is gone or the engine fails.
         """
+        client = self._connect()
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         try:
-            stream = self._connect().api.logs(handle, stdout=True, stderr=True, stream=True, follow=follow)
-            for chunk in stream:
+            for chunk in client.api.logs(handle, stdout=True, stderr=True, stream=True, follow=follow):
                 text = decoder.decode(chunk)
                 if text:
                     yield text
-        except ContainerError:
-            raise
         except Exception as exc:
             raise self._fail(f"cannot read the logs of container {handle[:12]}", exc) from exc
         tail = decoder.decode(b"", final=True)

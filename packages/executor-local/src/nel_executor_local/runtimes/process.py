@@ -93,10 +93,11 @@ class VenvManager:
             )
 
 
-def local_harness_path(home: Path, package: str) -> Path | None:
-    """A copy of the ``core_evals`` folders of ``package`` when it is installed beside NEL.
+def local_harness_path(home: Path, package: str, *, install: bool = False) -> Path | None:
+    """Where the ``core_evals`` folders of ``package`` (installed beside NEL) are copied.
 
     Returns the folder to put on PYTHONPATH, or None when the package is not installed here.
+    The copy is made only with ``install`` (a dry run computes the path and writes nothing).
     """
     from importlib import metadata
 
@@ -104,23 +105,21 @@ def local_harness_path(home: Path, package: str) -> Path | None:
         dist = metadata.distribution(package)
     except metadata.PackageNotFoundError:
         return None
+    target = home / "harnesses" / f"{package}-{dist.version}"
+    if not install or (target / _READY).exists():
+        return target
     frameworks = sorted(
         {str(f).split("/")[1] for f in dist.files or () if str(f).startswith("core_evals/")}
     )
-    spec_dirs = []
     for name in frameworks or _editable_frameworks():
         spec = importlib.util.find_spec(f"core_evals.{name}")
-        if spec and spec.submodule_search_locations:
-            spec_dirs.append(Path(list(spec.submodule_search_locations)[0]))
-    if not spec_dirs:
-        return None
-    target = home / "harnesses" / f"{package}-{dist.version}"
-    if not (target / _READY).exists():
-        for source in spec_dirs:
-            destination = target / "core_evals" / source.name
-            shutil.rmtree(destination, ignore_errors=True)
-            shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__"))
-        (target / _READY).write_text(package + "\n")
+        if not (spec and spec.submodule_search_locations):
+            continue
+        source = Path(list(spec.submodule_search_locations)[0])
+        destination = target / "core_evals" / source.name
+        shutil.rmtree(destination, ignore_errors=True)
+        shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__"))
+    (target / _READY).write_text(package + "\n")
     return target
 
 
