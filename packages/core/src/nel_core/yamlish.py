@@ -192,7 +192,11 @@ def _mapping(lines: list[tuple[int, int, str]], i: int, indent: int) -> tuple[An
         i += 1
         if rest:
             # A plain scalar may go on over more-indented lines (PyYAML folds long values).
-            while i < len(lines) and lines[i][1] > indent and rest[:1] not in "'\"[{":
+            # Not after a block scalar (|, >) or an anchor: _parse_scalar refuses those.
+            plain = rest[:1] not in "'\"[{|>&*!"
+            while plain and i < len(lines) and lines[i][1] > indent:
+                if _split_key(lines[i][2], lines[i][0]) is not None:
+                    raise YamlError(f"line {lines[i][0]}: unexpected indentation")
                 rest += " " + lines[i][2]
                 i += 1
             result[key] = _parse_scalar(rest, number)
@@ -306,11 +310,10 @@ def _flow_value(text: str, i: int, number: int) -> tuple[Any, int]:
             mapping[key], i = _flow_value(text, i + 1, number)
     start = i
     if i < len(text) and text[i] in "'\"":
-        quote = text[i]
-        i += 1
-        while i < len(text) and (text[i] != quote or (quote == '"' and text[i - 1] == "\\")):
-            i += 1
-        i += 1
+        end = _quoted_end(text, i)  # honours \" and \\ (a string may end in a backslash)
+        if end < 0:
+            raise YamlError(f"line {number}: unterminated quoted string")
+        i = end + 1
     else:
         while i < len(text) and text[i] not in ",]}" and not (
             text[i] == ":" and (i + 1 == len(text) or text[i + 1] in " ,]}")

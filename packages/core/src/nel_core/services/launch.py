@@ -69,14 +69,15 @@ def launch(
         created_at=time.time(),
         config=unstructure(plan.config),
     )
-    created_root = not root.exists()
+    # The outermost folder this launch creates: removed again if the launch fails.
+    created = next((p for p in reversed((root, *root.parents)) if not p.exists()), None)
     try:
         rendered = materialize(plan, executor, root, environ)
         handles = executor.submit(plan, rendered)
     except BaseException:
         shutil.rmtree(invocation_dir, ignore_errors=True)
-        if created_root:
-            shutil.rmtree(root, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
     jobs = [
         Job(

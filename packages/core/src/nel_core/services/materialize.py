@@ -47,6 +47,8 @@ def secrets_text(env: Mapping[str, str], environ: Mapping[str, str], *, redact: 
     values, runtime = resolve_env(env, environ)
     lines = ["# Environment of this job. Values are secret: never print this file."]
     for name, value in sorted(values.items()):
+        if redact and parse_env_value(env[name]).kind == "lit":
+            value = REDACTED  # a literal is a value too: dry runs show none
         lines.append(f"export {name}={shlex.quote(value)}")
     for name, variable in sorted(runtime.items()):
         # Read where the job runs, from that machine's own environment.

@@ -75,6 +75,9 @@ class SqliteInvocationStore(InvocationStore):
         try:
             if write:
                 with self._connection:
+                    # Lock before the first read: a read-modify-write (update_invocation_data)
+                    # must not interleave with another process's, or one update is lost.
+                    self._connection.execute("BEGIN IMMEDIATE")
                     yield self._connection
             else:
                 yield self._connection

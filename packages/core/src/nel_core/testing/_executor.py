@@ -40,7 +40,7 @@ __all__ = [
     "reset_fake_backends",
 ]
 
-_MARKERS = (stages.PRE_START, stages.RUNNING, stages.EXIT, stages.KILLED)
+_MARKERS = (stages.PRE_START, stages.RUNNING, stages.EXIT, stages.KILLED, stages.REASON)
 
 
 @attrs.frozen(kw_only=True)

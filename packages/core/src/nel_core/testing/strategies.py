@@ -44,8 +44,9 @@ scalars: st.SearchStrategy[Any] = st.one_of(
 #: Nested dicts (string keys) and lists of scalars.
 json_values: st.SearchStrategy[Any] = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -83,9 +84,7 @@ def value_for(annotation: Any) -> st.SearchStrategy[Any]:
     raise TypeError(f"no strategy for {annotation!r}")
 
 
-def mapping_for(
-    cls: type, **fixed: st.SearchStrategy[Any]
-) -> st.SearchStrategy[dict[str, Any]]:
+def mapping_for(cls: type, **fixed: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
     """Mappings that structure into the attrs class ``cls``: every required key, some optional.
 
     Args:
@@ -107,9 +106,7 @@ def mapping_for(
 def deployment_mappings(*types_: str) -> st.SearchStrategy[dict[str, Any]]:
     """``deployment`` sections of the given types (default: every known type)."""
     chosen = types_ or tuple(sorted(DEPLOYMENT_TYPES))
-    return st.one_of(
-        *(mapping_for(DEPLOYMENT_TYPES[name], type=st.just(name)) for name in chosen)
-    )
+    return st.one_of(*(mapping_for(DEPLOYMENT_TYPES[name], type=st.just(name)) for name in chosen))
 
 
 def config_mappings(
@@ -120,8 +117,7 @@ def config_mappings(
     hints = typing.get_type_hints(RunConfig)
     deployments = st.dictionaries(names, deployment_mappings(), max_size=2)
     optional = {
-        name: value_for(hints[name])
-        for name in ("target", "evaluation", "env_vars", "export")
+        name: value_for(hints[name]) for name in ("target", "evaluation", "env_vars", "export")
     }
     optional["deployment"] = deployment_mappings()
     optional["auxiliary_deployments"] = deployments

@@ -206,7 +206,7 @@ class SchedulerContract:
         assert all(line in "".join(lines) for line in self.OUTPUT), lines
 
     def test_undeclared_abilities_refuse(self, scheduler: Scheduler, job_root: Path) -> None:
-        """Without LOG_STREAMING / ARTIFACT_COPY, logs() / fetch_artifacts() raise SchedulingError."""
+        """Without LOG_STREAMING or ARTIFACT_COPY, logs() or fetch_artifacts() refuse."""
         job, handle = self._submit(scheduler, job_root / "job")
         if Capability.LOG_STREAMING not in scheduler.capabilities:
             with pytest.raises(SchedulingError):

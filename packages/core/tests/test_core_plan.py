@@ -1,0 +1,234 @@
+"""Planning: a run config becomes one job per task, served by one endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nel_core.catalog import load_catalog
+from nel_core.converter import structure_run_config
+from nel_core.errors import ConfigError
+from nel_core.services.merge import deep_merge
+from nel_core.services.plan import HARNESS_VERSION, Plan, plan_run
+from nel_core.testing import FakeEndpointProvider, FakeExecutionConfig, run_config_data
+from nel_core.testing.strategies import json_values, names
+
+URL = "http://10.0.0.7:8000/v1/chat/completions"
+
+
+def _plan(data: dict[str, Any], task_filter: tuple[str, ...] = ()) -> Plan:
+    config = structure_run_config(data, FakeExecutionConfig)
+    return plan_run(
+        config,
+        catalog=load_catalog(),
+        provider=FakeEndpointProvider(),
+        invocation_id="0123abcd",
+        task_filter=task_filter,
+    )
+
+
+def _data(tasks: list[Any], **sections: Any) -> dict[str, Any]:
+    data = run_config_data("/out", url=URL, model_id="llama-8b", **sections)
+    data["evaluation"] = {**data["evaluation"], **sections.pop("evaluation", {}), "tasks": tasks}
+    return data
+
+
+def test_one_job_per_task_in_order() -> None:
+    """Every task of the config becomes one job, indexed in config order (repeats allowed)."""
+    plan = _plan(
+        _data([{"name": "simple_evals.mmlu_pro"}, {"name": "arithmetic"}, {"name": "arithmetic"}])
+    )
+    assert [(j.index, j.task_name) for j in plan.jobs] == [
+        (0, "simple_evals.mmlu_pro"),
+        (1, "nel_bench.arithmetic"),
+        (2, "nel_bench.arithmetic"),
+    ]
+    assert plan.invocation_id == "0123abcd"
+    assert plan.jobs[0].image.startswith("nvcr.io/nvidia/eval-factory/simple-evals:")
+    assert plan.jobs[0].harness == "simple_evals"
+
+
+def test_run_config_takes_url_and_model_from_the_endpoint() -> None:
+    """Each job's run config targets the endpoint's URL and model id, with its task type."""
+    job = _plan(_data([{"name": "arithmetic"}])).jobs[0]
+    assert job.run_config["target"]["api_endpoint"] == {
+        "url": URL,
+        "model_id": "llama-8b",
+        "type": "chat",
+    }
+    assert job.run_config["config"]["type"] == "nel_bench.arithmetic"
+    assert job.run_config["config"]["output_dir"] == "/results"
+    assert "{run_config}" in job.command
+
+
+def test_started_server_gives_the_url() -> None:
+    """With a deployment that starts a server, jobs target that server's endpoint path."""
+    data = _data(
+        [{"name": "arithmetic", "endpoint_type": "completions"}],
+        deployment={"type": "vllm", "port": 8123, "served_model_name": "served"},
+    )
+    plan = _plan(data)
+    assert plan.endpoint_spec is not None and plan.endpoint_spec.port == 8123
+    api = plan.jobs[0].run_config["target"]["api_endpoint"]
+    assert api["url"] == "http://127.0.0.1:8123/v1/completions"
+    assert api["model_id"] == "served"
+
+
+def test_params_deep_merge_task_wins() -> None:
+    """Evaluation-level nemo_evaluator_config merges deeply with the task's; the task wins."""
+    evaluation = {
+        "nemo_evaluator_config": {
+            "config": {"params": {"limit_samples": 10, "parallelism": 4, "extra": {"a": 1, "b": 2}}}
+        }
+    }
+    task = {
+        "name": "arithmetic",
+        "nemo_evaluator_config": {"config": {"params": {"parallelism": 8, "extra": {"b": 3}}}},
+    }
+    job = _plan(_data([task, {"name": "capitals"}], evaluation=evaluation)).jobs
+    assert job[0].run_config["config"]["params"] == {
+        "limit_samples": 10,
+        "parallelism": 8,
+        "extra": {"a": 1, "b": 3},
+    }
+    assert job[1].run_config["config"]["params"] == {
+        "limit_samples": 10,
+        "parallelism": 4,
+        "extra": {"a": 1, "b": 2},
+    }
+
+
+@given(
+    st.dictionaries(names, json_values, max_size=4), st.dictionaries(names, json_values, max_size=4)
+)
+def test_params_merge_property(shared: dict[str, Any], own: dict[str, Any]) -> None:
+    """For any params, a job's params are the evaluation's deep-merged with the task's."""
+    evaluation = {"nemo_evaluator_config": {"config": {"params": shared}}}
+    task = {"name": "arithmetic", "nemo_evaluator_config": {"config": {"params": own}}}
+    job = _plan(_data([task], evaluation=evaluation)).jobs[0]
+    assert job.run_config["config"]["params"] == deep_merge(shared, own)
+    for key, value in own.items():
+        if not isinstance(value, dict):
+            assert job.run_config["config"]["params"][key] == value
+
+
+def test_target_overrides_from_nemo_evaluator_config() -> None:
+    """nemo_evaluator_config.target merges over the planned target (e.g. adapter_config)."""
+    task = {
+        "name": "arithmetic",
+        "nemo_evaluator_config": {
+            "target": {"api_endpoint": {"adapter_config": {"mode": "client"}}}
+        },
+    }
+    api = _plan(_data([task])).jobs[0].run_config["target"]["api_endpoint"]
+    assert api["adapter_config"] == {"mode": "client"} and api["url"] == URL
+
+
+def test_unknown_nemo_evaluator_key_fails() -> None:
+    """nemo_evaluator_config holds only config and target."""
+    task = {"name": "arithmetic", "nemo_evaluator_config": {"params": {"x": 1}}}
+    with pytest.raises(ConfigError, match="nemo_evaluator_config.params: unknown key"):
+        _plan(_data([task]))
+
+
+def test_endpoint_type_must_be_supported() -> None:
+    """A task asked for an endpoint type it does not support fails naming both."""
+    completions_only = next(
+        t for t in load_catalog() if t.endpoint_types == ["completions"]
+    ).qualified_name
+    with pytest.raises(ConfigError) as caught:
+        _plan(_data([{"name": "arithmetic"}, {"name": completions_only, "endpoint_type": "chat"}]))
+    assert caught.value.message.startswith("evaluation.tasks[1].endpoint_type:")
+    assert completions_only in caught.value.message
+    assert caught.value.hint == "it supports: completions"
+
+
+def test_endpoint_type_defaults() -> None:
+    """Without endpoint_type a job uses target.api_endpoint.type, else the task's first type."""
+    jobs = _plan(_data([{"name": "arithmetic"}])).jobs
+    assert jobs[0].endpoint_type == "chat"
+    data = _data([{"name": "arithmetic"}])
+    data["target"]["api_endpoint"]["type"] = "completions"
+    assert _plan(data).jobs[0].endpoint_type == "completions"
+
+
+def test_task_filter_keeps_named_tasks() -> None:
+    """``-t`` keeps the tasks named (as written, qualified or bare), keeping their indexes dense."""
+    tasks = [{"name": "arithmetic"}, {"name": "simple_evals.mmlu_pro"}, {"name": "capitals"}]
+    plan = _plan(_data(tasks), task_filter=("nel_bench.capitals", "mmlu_pro"))
+    assert [job.task_name for job in plan.jobs] == ["simple_evals.mmlu_pro", "nel_bench.capitals"]
+    assert [job.index for job in plan.jobs] == [0, 1]
+
+
+def test_task_filter_of_a_missing_task_fails() -> None:
+    """``-t`` naming a task not in the config fails listing the config's tasks."""
+    with pytest.raises(ConfigError, match="-t gsm8k: not among the config's tasks") as caught:
+        _plan(_data([{"name": "arithmetic"}]), task_filter=("gsm8k",))
+    assert caught.value.hint == "tasks in the config: arithmetic"
+
+
+def test_unknown_task_names_its_index() -> None:
+    """An unknown task fails naming evaluation.tasks[i].name, with a suggestion."""
+    with pytest.raises(ConfigError) as caught:
+        _plan(_data([{"name": "arithmetic"}, {"name": "simple_evals.mmlu_pr"}]))
+    assert caught.value.message == "evaluation.tasks[1].name: unknown task 'simple_evals.mmlu_pr'"
+    assert caught.value.hint == "did you mean simple_evals.mmlu_pro?"
+
+
+def test_no_tasks_fails() -> None:
+    """A config without tasks fails saying so."""
+    with pytest.raises(ConfigError, match="evaluation.tasks: no tasks"):
+        _plan(_data([]))
+
+
+def test_any_image_and_task_with_a_container() -> None:
+    """A task with its own container need not be in the catalog."""
+    job = _plan(_data([{"name": "mine.custom_task", "container": "registry/me:1"}])).jobs[0]
+    assert (job.task_name, job.image, job.harness) == ("mine.custom_task", "registry/me:1", "mine")
+
+
+@pytest.mark.parametrize("missing", ["url", "model_id"])
+def test_deployment_none_needs_url_and_model(missing: str) -> None:
+    """With deployment none, a missing url or model_id is named in the error."""
+    data = _data([{"name": "arithmetic"}])
+    del data["target"]["api_endpoint"][missing]
+    with pytest.raises(ConfigError, match=f"target.api_endpoint.{missing}"):
+        _plan(data)
+
+
+def test_env_layers_and_api_key() -> None:
+    """A job's env merges top-level, evaluation and task env_vars, plus the api key name."""
+    data = _data(
+        [{"name": "arithmetic", "env_vars": {"B": "lit:task"}}],
+        env_vars={"A": "host:A", "B": "host:B"},
+        evaluation={"env_vars": {"C": "runtime:C"}},
+    )
+    data["target"]["api_endpoint"]["api_key_name"] = "MY_KEY"
+    job = _plan(data).jobs[0]
+    assert job.env == {"MY_KEY": "host:MY_KEY", "A": "host:A", "B": "lit:task", "C": "runtime:C"}
+    assert job.run_config["target"]["api_endpoint"]["api_key_name"] == "MY_KEY"
+
+
+def test_bad_env_reference_fails_at_plan_time() -> None:
+    """An env value naming no variable fails while planning, naming the variable's key."""
+    with pytest.raises(ConfigError, match="env_vars.X"):
+        _plan(_data([{"name": "arithmetic"}], env_vars={"X": "host:"}))
+
+
+def test_pip_requirements_and_dataset_mounts() -> None:
+    """Jobs list the harness pins for plain processes and mount their dataset read-only."""
+    task = {"name": "arithmetic", "dataset_dir": "/data/set", "dataset_mount_path": "/ds"}
+    job = _plan(_data([task])).jobs[0]
+    assert job.pip_requirements == [HARNESS_VERSION, "nel-harness"]
+    assert [(m.source, m.target, m.read_only) for m in job.mounts] == [("/data/set", "/ds", True)]
+
+
+def test_plan_reads_nothing_from_disk(tmp_path: Path) -> None:
+    """Planning creates no directory (the output dir stays absent)."""
+    data = run_config_data(tmp_path / "out")
+    _plan(data)
+    assert not (tmp_path / "out").exists()
