@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import NEL, free_port, job_states, wait_for, write_config
 
 pytestmark = pytest.mark.integration

@@ -84,7 +84,12 @@ def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
             cfg = hydra_compose(config_name=path.stem, overrides=[*overrides, search_path])
         data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     except OverrideParseException as exc:
-        raise ConfigError(f"bad override: {_first_line(exc)}", hint="write -o key=value (Hydra syntax)") from None
+        bad = getattr(exc, "override", None)
+        reason = _first_line(exc)
+        if bad and reason.startswith("LexerNoViableAltException"):
+            reason = "cannot read it"
+        where = f"bad override '-o {bad}'" if bad else "bad override"
+        raise ConfigError(f"{where}: {reason}", hint="write -o key=value (Hydra syntax)") from None
     except MissingMandatoryValue as exc:
         key = getattr(exc, "full_key", "") or "?"
         raise ConfigError(f"{key}: required value is not set ('???' in {path.name})",
@@ -139,11 +144,31 @@ def _hydra_error(exc: BaseException, path: Path) -> ConfigError:
             if line.startswith("Config search path"):
                 break
             options.append(line)
-        missing = re.search(r"Could not find '[^/']*/([^']*)'", message)
-        close = suggest(missing.group(1), options) if missing else None
+        missing = re.search(r"Could not find '([^/']*)/([^']*)'", message)
+        if missing:  # Hydra lists only a group's top level (not slurm/default): add ours
+            options = sorted(set(options) | set(_packaged_options(missing.group(1))))
+        close = suggest(missing.group(2), options) if missing else None
         known = "available: " + ", ".join(options)
         hint = f"did you mean '{close}'? ({known})" if close else known
     return ConfigError(f"{path.name}: {message}", hint=hint)
+
+
+def _packaged_options(group: str) -> list[str]:
+    from importlib import resources
+
+    root = resources.files("nel_cli.conf").joinpath(group)
+    found: list[str] = []
+
+    def walk(node: Any, prefix: str) -> None:
+        for child in node.iterdir():
+            if child.is_dir():
+                walk(child, f"{prefix}{child.name}/")
+            elif child.name.endswith(".yaml"):
+                found.append(prefix + child.name[: -len(".yaml")])
+
+    if root.is_dir():
+        walk(root, "")
+    return found
 
 
 def _first_line(exc: BaseException) -> str:

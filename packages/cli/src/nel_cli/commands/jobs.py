@@ -89,9 +89,9 @@ def kill_command(id: str) -> None:
     """Kill an invocation or a job."""
     from nel_core.services import kill
 
-    store = context.store()
-    invocation, jobs = store.resolve(id)
-    killed = kill(store, context.executor_for, invocation, jobs)
+    # Current states first: a job that ended since the last look must stay ended, not "killed".
+    invocation, jobs = _refreshed([id])[0]
+    killed = kill(context.store(), context.executor_for, invocation, jobs)
     if not killed:
         typer.echo(f"{id}: nothing to kill (every job has ended)")
         return

@@ -8,6 +8,7 @@ the scheduler's answer and the harness's results.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import attrs
@@ -119,8 +120,11 @@ def marker_snippets(job_dir: str) -> dict[str, str]:
 
     ``exit`` expects the exit code in ``$rc``; the marker is written atomically (rename).
     """
+    def path(marker: str) -> str:
+        return shlex.quote(f"{job_dir}/{marker}")
+
     return {
-        "pre_start": f'date +%s > "{job_dir}/{PRE_START}"',
-        "running": f'date +%s > "{job_dir}/{RUNNING}"',
-        "exit": f'echo "$rc" > "{job_dir}/{EXIT}.tmp" && mv "{job_dir}/{EXIT}.tmp" "{job_dir}/{EXIT}"',
+        "pre_start": f"date +%s > {path(PRE_START)}",
+        "running": f"date +%s > {path(RUNNING)}",
+        "exit": f'echo "$rc" > {path(EXIT + ".tmp")} && mv {path(EXIT + ".tmp")} {path(EXIT)}',
     }
