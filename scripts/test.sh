@@ -3,9 +3,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-scripts/infra.sh install
+scripts/infra.sh install docker podman pyimage llm slurm sshd
 trap 'scripts/infra.sh stop >/dev/null 2>&1 || true' EXIT
-scripts/infra.sh start
+scripts/infra.sh start docker podman pyimage llm slurm sshd
 eval "$(scripts/infra.sh env)"
 python3 -m pip install -q --disable-pip-version-check nox
 export NEL_PIP_FIND_LINKS="${NEL_WHEELS_DIR:-$root/../shared/wheels}"
