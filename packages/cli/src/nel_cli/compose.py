@@ -49,11 +49,51 @@ def _register_resolvers() -> None:
     _RESOLVERS_REGISTERED = True
 
 
+def _use_libyaml() -> None:
+    """Make OmegaConf parse YAML with libyaml's C parser (about 10x faster on large configs).
+
+    OmegaConf builds a pure-Python loader class on every call; this one is the same loader
+    (duplicate keys refused, YAML 1.2 floats, no timestamps) on the C parser, built once.
+    """
+    import yaml
+    from omegaconf import _utils, basecontainer, omegaconf
+
+    if not getattr(yaml, "__with_libyaml__", False) or getattr(_utils, "_nel_fast_loader", None):
+        return
+    reference = _utils.get_yaml_loader()
+
+    class FastLoader(yaml.CSafeLoader):  # type: ignore[name-defined,misc]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            keys = set()
+            for key_node, _ in node.value:
+                if key_node.tag != yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG:
+                    continue
+                if key_node.value in keys:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"found duplicate key {key_node.value}", key_node.start_mark,
+                    )  # fmt: skip
+                keys.add(key_node.value)
+            return super().construct_mapping(node, deep=deep)
+
+    FastLoader.yaml_implicit_resolvers = dict(reference.yaml_implicit_resolvers)
+
+    def get_yaml_loader() -> type:
+        return FastLoader
+
+    _utils._nel_fast_loader = FastLoader
+    for module in (_utils, basecontainer, omegaconf):
+        if hasattr(module, "get_yaml_loader"):
+            module.get_yaml_loader = get_yaml_loader
+
+
 def _check_yaml(path: Path) -> None:
     import yaml
+    from omegaconf._utils import get_yaml_loader
 
     try:
-        yaml.safe_load(path.read_text())
+        # The loader OmegaConf will use (duplicate keys refused), for a file:line:column error.
+        yaml.load(path.read_text(), Loader=get_yaml_loader())  # noqa: S506 (a safe loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -69,6 +109,7 @@ def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
     Raises:
         ConfigError: malformed YAML (file:line:column), bad override, ``???`` left unset, ...
     """
+    _use_libyaml()
     _check_yaml(path)
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir

@@ -54,6 +54,7 @@ class LocalExecutor(Executor):
         self.venvs = VenvManager(home)
         self._runtime: str | None = None if config.runtime == "auto" else config.runtime
         self._provider: EndpointProvider | None = None
+        self._harness_path: str | None = None
 
     # ------------------------------------------------------------------------------ planning
 
@@ -167,8 +168,9 @@ class LocalExecutor(Executor):
     def _python_path(self, spec: JobSpec) -> str:
         if "nel-harness" not in spec.pip_requirements:
             return ""
-        path = local_harness_path(self.home, "nel-harness")
-        return str(path) if path else ""
+        if self._harness_path is None:
+            self._harness_path = str(local_harness_path(self.home, "nel-harness") or "")
+        return self._harness_path
 
     # ------------------------------------------------------------------------------ running
 

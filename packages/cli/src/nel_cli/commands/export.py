@@ -28,7 +28,7 @@ def export_command(ids: Sequence[str], dest: str, overrides: Sequence[str], json
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"-o {item}: expected key=value")
-        settings[key] = value
+        settings[key] = _scalar(value)
     jobs = refresh(store, context.executor_for, selected)
     grouped = [(inv, [j for j in jobs if j.invocation_id == inv.id]) for inv, _ in selected]
     report = export_results(spec.factory(settings), grouped)
@@ -45,3 +45,14 @@ def export_command(ids: Sequence[str], dest: str, overrides: Sequence[str], json
     typer.echo(f"exported {len(report.exported)} job(s) to {report.destination}: {report.location}")
     if report.skipped:
         typer.echo("skipped (not successful): " + ", ".join(report.skipped))
+
+
+def _scalar(text: str) -> object:
+    """``true``/``10``/``0.5``/``null`` as YAML reads them (as ``-o`` of ``run`` does); else the text."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if value is None or isinstance(value, (bool, int, float)) else text

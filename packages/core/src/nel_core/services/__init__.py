@@ -4,7 +4,7 @@ from nel_core.services.control import kill, resume
 from nel_core.services.dryrun import render_dry_run
 from nel_core.services.export import export_results
 from nel_core.services.launch import Launched, launch, make_plan
-from nel_core.services.materialize import materialize
+from nel_core.services.materialize import materialize, render_files
 from nel_core.services.plan import HARNESS_VERSION, Plan, plan_run
 from nel_core.services.stages import Markers, combine, read_markers, read_results
 from nel_core.services.status import ExecutorFor, refresh
@@ -26,5 +26,6 @@ __all__ = [
     "read_results",
     "refresh",
     "render_dry_run",
+    "render_files",
     "resume",
 ]

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import attrs
+
 from nel_core.env import parse_env_value, resolve_env
 from nel_core.models.domain import JobSpec
 from nel_core.ports.executor import Executor
@@ -22,7 +24,7 @@ from nel_core.services.merge import deep_merge
 from nel_core.services.plan import Plan
 from nel_core.yamlish import dump
 
-__all__ = ["REDACTED", "SECRETS_FILE", "job_dir_name", "materialize", "secrets_text"]
+__all__ = ["REDACTED", "SECRETS_FILE", "RenderedFile", "job_dir_name", "materialize", "render_files", "secrets_text"]
 
 SECRETS_FILE = "secrets.env"
 REDACTED = "<redacted>"
@@ -80,40 +82,70 @@ def _write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
+@attrs.frozen(kw_only=True)
+class RenderedFile:
+    """One file of a materialized invocation: where, what, and its permission bits."""
+
+    path: Path
+    text: str
+    mode: int = 0o644
+
+
+def render_files(
+    plan: Plan, executor: Executor, root: Path, environ: Mapping[str, str], *, redact: bool = False
+) -> list[RenderedFile]:
+    """Every file of the invocation under ``root/<invocation id>``, rendered in memory.
+
+    Raises:
+        ConfigError: when a job's env refers to an unset host variable (unless ``redact``).
+    """
+    invocation_dir = root / plan.invocation_id
+    files: list[RenderedFile] = []
+    for spec in plan.jobs:
+        job_dir = invocation_dir / job_dir_name(spec)
+        paths = executor.job_paths(spec, job_dir)
+        run_config = deep_merge(spec.run_config, {"config": {"output_dir": paths.results_dir}})
+        files += [
+            RenderedFile(path=job_dir / "run.sh", text=executor.render(plan, spec, job_dir), mode=0o755),
+            RenderedFile(path=job_dir / "run_config.yml", text=dump(run_config)),
+            RenderedFile(
+                path=job_dir / SECRETS_FILE,
+                text=secrets_text(spec.env, environ, redact=redact),
+                mode=0o600,
+            ),
+        ]
+    for relative, text in executor.render_invocation(plan, invocation_dir).items():
+        mode = 0o755 if text.startswith("#!") else 0o644
+        files.append(RenderedFile(path=invocation_dir / relative, text=text, mode=mode))
+    return files
+
+
 def materialize(
     plan: Plan,
     executor: Executor,
     root: Path,
     environ: Mapping[str, str],
-    *,
-    redact: bool = False,
 ) -> list[RenderedJob]:
     """Write every job's directory under ``root/<invocation id>``; return the rendered jobs.
 
     Raises:
-        ConfigError: when a job's env refers to an unset host variable.
+        ConfigError: when a job's env refers to an unset host variable (before anything is written).
     """
+    files = render_files(plan, executor, root, environ)
     invocation_dir = root / plan.invocation_id
-    secrets = {spec.index: secrets_text(spec.env, environ, redact=redact) for spec in plan.jobs}
     invocation_dir.mkdir(parents=True, exist_ok=False)
     rendered = []
     for spec in plan.jobs:
         job_dir = invocation_dir / job_dir_name(spec)
         (job_dir / "artifacts").mkdir(parents=True)
-        paths = executor.job_paths(spec, job_dir)
-        run_config = deep_merge(spec.run_config, {"config": {"output_dir": paths.results_dir}})
-        (job_dir / "run_config.yml").write_text(dump(run_config))
-        _write_private(job_dir / SECRETS_FILE, secrets[spec.index])
-        script = job_dir / "run.sh"
-        script.write_text(executor.render(plan, spec, job_dir))
-        script.chmod(0o755)
         rendered.append(
-            RenderedJob(job_id=job_id(plan.invocation_id, spec.index), job_dir=job_dir, script=script)
+            RenderedJob(job_id=job_id(plan.invocation_id, spec.index), job_dir=job_dir, script=job_dir / "run.sh")
         )
-    for relative, text in executor.render_invocation(plan, invocation_dir).items():
-        target = invocation_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        if text.startswith("#!"):
-            target.chmod(0o755)
+    for file in files:
+        file.path.parent.mkdir(parents=True, exist_ok=True)
+        if file.mode == 0o600:
+            _write_private(file.path, file.text)
+        else:
+            file.path.write_text(file.text)
+            file.path.chmod(file.mode)
     return rendered

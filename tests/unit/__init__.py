@@ -1,0 +1,1 @@
+"""CLI tests: the real program in subprocesses (see conftest.py)."""
