@@ -32,7 +32,7 @@ SHELLS = ["packages/executor-slurm", "packages/executor-lepton"] + [
     str(p) for p in sorted((ROOT / "packages/exporters").iterdir()) if (p / "pyproject.toml").exists()
 ]
 PACKAGES = [CORE, CLI, LOCAL, HARNESS, *SHELLS]
-TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6"]
+TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95"]
 TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
@@ -52,7 +52,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on core."""
-    session.install("mypy>=1.10", "-e", CORE)
+    session.install("mypy>=1.10", "pytest>=8", "hypothesis>=6", "-e", CORE)
     session.run("mypy", "--strict", f"{CORE}/src/nel_core")
 
 
@@ -100,12 +100,20 @@ def examples(session: nox.Session) -> None:
 def integration(session: nox.Session) -> None:
     """The integration tier: real engines, the real harness and a real model server."""
     _install_all(session)
-    session.run("pytest", "-m", "integration", "-ra", "-v", "--durations=10", *PACKAGES, "tests",
-                env=TEST_ENV)  # fmt: skip
+    # The session's venv has nemo-evaluator and nel-harness: the harness's own real-run tests use it.
+    env = {**TEST_ENV, "NEL_TEST_HARNESS_VENV": session.virtualenv.location}
+    session.run("pytest", "-m", "integration", "-ra", "-v", "--durations=10", *PACKAGES, "tests", env=env)
 
 
 @nox.session
 def benchmarks(session: nox.Session) -> None:
-    """Speed of NEL against NeMo Evaluator Launcher 0.2.6 (prints a table of medians)."""
+    """Speed of NEL against NeMo Evaluator Launcher 0.2.6, and of the local executor (tables of medians).
+
+    The local-executor part needs the model server of `scripts/infra.sh start llm` (NEL_TEST_LLM_URL).
+    """
     _install_all(session)
     session.run("python", "benchmarks/run.py", *session.posargs, env=TEST_ENV)
+    if os.environ.get("NEL_TEST_LLM_URL"):
+        session.run("python", "benchmarks/local.py", env=TEST_ENV)
+    else:
+        session.warn("NEL_TEST_LLM_URL is not set: skipping benchmarks/local.py (scripts/infra.sh start llm)")

@@ -149,3 +149,68 @@ evaluation:
         assert status["exit_code"] == 0
     finally:
         server.kill()
+
+
+GENERIC = """
+defaults:
+  - execution: local
+  - deployment: generic
+  - _self_
+execution:
+  output_dir: ${{oc.env:NEL_OUTPUT_DIR}}
+  runtime: process
+  endpoint_readiness_timeout: 120
+deployment:
+  image: null
+  command: {command}
+  port: {port}
+  served_model_name: gemma-3-270m
+  endpoints:
+    chat: /v1/chat/completions
+    completions: /v1/completions
+    health: /v1/models
+evaluation:
+  nemo_evaluator_config:
+    config:
+      params: {{limit_samples: 2, max_retries: 1}}
+  tasks:
+    - name: nel_bench.capitals
+      endpoint_type: completions
+    - name: nel_bench.arithmetic
+      endpoint_type: completions
+"""
+
+
+def test_generic_deployment_serves_the_jobs(nel, tmp_path: Path) -> None:
+    """A generic deployment (any command with a port and a health path) serves every job once."""
+    venv, gguf = os.environ.get("NEL_TEST_LLM_VENV"), os.environ.get("NEL_TEST_GGUF")
+    if not venv or not gguf:
+        pytest.skip("NEL_TEST_LLM_VENV and NEL_TEST_GGUF are set by scripts/infra.sh env")
+    port = free_port()
+    command = (f"'{venv}/bin/python -m llama_cpp.server --model {gguf} --model_alias gemma-3-270m"
+               f" --host 127.0.0.1 --port {port} --n_ctx 1024 --n_threads 1'")  # fmt: skip
+    config = write_config(tmp_path / "generic.yaml", GENERIC.format(command=command, port=port))
+    invocation = invocation_of(nel("run", "--config", str(config), "--wait", "--json").stdout)
+    assert sorted(job_states(nel, invocation).values()) == ["success", "success"]
+    supervisor = (tmp_path / "out" / invocation / "supervisor.log").read_text()
+    assert supervisor.count("starting deployment") == 1
+
+
+def test_deployment_that_dies_fails_the_jobs_with_the_reason(nel, tmp_path: Path) -> None:
+    """A deployment that exits before it is healthy fails every job, saying so."""
+    config = write_config(tmp_path / "dies.yaml", GENERIC.format(command="'sleep 1; exit 3'", port=free_port()))
+    result = nel("run", "--config", str(config), "--wait", "--json", check=False)
+    assert result.returncode == 1
+    invocation = json.loads(result.stdout)["invocation_id"]
+    jobs = json.loads(nel("status", invocation, "--json").stdout)[0]["jobs"]
+    assert [job["state"] for job in jobs] == ["failed", "failed"]
+    assert all("deployment exited before it became healthy" in job["reason"] for job in jobs)
+
+
+def test_logs_follow_returns_when_the_job_ends(nel, tmp_path: Path) -> None:
+    """`nel logs --follow` streams a running job's log and returns once the job has ended."""
+    config, _ = llama_config(tmp_path, tasks=["nel_bench.capitals"], limit=3)
+    invocation = invocation_of(nel("run", "--config", str(config), "--json").stdout)
+    followed = nel("logs", f"{invocation}.0", "--follow", timeout=600).stdout
+    assert job_states(nel, invocation) == {f"{invocation}.0": "success"}
+    assert "Adapter server shutting down" in followed  # among the last lines the harness logs
