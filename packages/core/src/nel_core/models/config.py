@@ -103,17 +103,23 @@ class _ServerDeployment(DeploymentConfig):
 
 
 @attrs.frozen(kw_only=True)
-class VllmDeployment(_ServerDeployment):
-    """vLLM's OpenAI-compatible server in a container (GPUs)."""
+class _ParallelServer(_ServerDeployment):
+    """A GPU server of a checkpoint (or a Hugging Face handle), split over several GPUs."""
 
-    TYPE: ClassVar[str] = "vllm"
-    type: str = "vllm"
-    image: str | None = "vllm/vllm-openai:latest"
     checkpoint_path: str | None = None
     hf_model_handle: str | None = None
     tensor_parallel_size: int = 8
     pipeline_parallel_size: int = 1
     data_parallel_size: int = 1
+
+
+@attrs.frozen(kw_only=True)
+class VllmDeployment(_ParallelServer):
+    """vLLM's OpenAI-compatible server in a container (GPUs)."""
+
+    TYPE: ClassVar[str] = "vllm"
+    type: str = "vllm"
+    image: str | None = "vllm/vllm-openai:latest"
     gpu_memory_utilization: float = 0.95
     distributed_executor_backend: str | None = None
     base_command: str | None = None
@@ -123,17 +129,12 @@ class VllmDeployment(_ServerDeployment):
 
 
 @attrs.frozen(kw_only=True)
-class SglangDeployment(_ServerDeployment):
+class SglangDeployment(_ParallelServer):
     """SGLang's server in a container (GPUs)."""
 
     TYPE: ClassVar[str] = "sglang"
     type: str = "sglang"
     image: str | None = "lmsysorg/sglang:latest"
-    checkpoint_path: str | None = None
-    hf_model_handle: str | None = None
-    tensor_parallel_size: int = 8
-    pipeline_parallel_size: int = 1
-    data_parallel_size: int = 1
 
 
 @attrs.frozen(kw_only=True)
