@@ -214,3 +214,16 @@ def test_logs_follow_returns_when_the_job_ends(nel, tmp_path: Path) -> None:
     followed = nel("logs", f"{invocation}.0", "--follow", timeout=600).stdout
     assert job_states(nel, invocation) == {f"{invocation}.0": "success"}
     assert "Adapter server shutting down" in followed  # among the last lines the harness logs
+
+
+def test_killing_one_job_leaves_the_others_running(nel, tmp_path: Path) -> None:
+    """`nel kill <job id>` stops that job only; its sibling goes on to succeed on the same server."""
+    config, port = llama_config(tmp_path, tasks=["nel_bench.mini", "nel_bench.capitals"], limit=12, mode="parallel")
+    invocation = invocation_of(nel("run", "--config", str(config), "--json").stdout)
+    first = next((tmp_path / "out" / invocation).glob("0-*"))
+    wait_for(lambda: (first / "stage.running").exists(), 300, "the first job to start")
+    nel("kill", f"{invocation}.0")
+    wait_for(lambda: job_states(nel, invocation)[f"{invocation}.1"] not in ("pending", "running"), 600, "job 1")
+    assert job_states(nel, invocation) == {f"{invocation}.0": "killed", f"{invocation}.1": "success"}
+    server = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
+    assert server.stdout.strip() == "", "the deployment is torn down after the last job"

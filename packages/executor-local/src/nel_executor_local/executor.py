@@ -263,9 +263,24 @@ class LocalExecutor(Executor):
     def kill(self, invocation: Invocation, jobs: Sequence[Job]) -> None:
         for job in jobs:
             (Path(job.job_dir) / KILLED).write_text(f"{time.time():.0f}\n")
-        for handle in sorted({job.handle for job in jobs if job.handle}):
-            processes.stop_group(handle)
+        for job in jobs:
+            job_pid = Path(job.job_dir) / "job.pid"
+            if job_pid.exists():
+                processes.stop_group(job_pid.read_text().strip())
         self._stop_containers(invocation, jobs)
+        if not self._others_unfinished(invocation, jobs):
+            # Nothing else of the invocation runs: stop the supervisor and the deployment too.
+            for handle in sorted({job.handle for job in jobs if job.handle}):
+                processes.stop_group(handle)
+
+    @staticmethod
+    def _others_unfinished(invocation: Invocation, jobs: Sequence[Job]) -> bool:
+        killed = {Path(job.job_dir) for job in jobs}
+        for job_dir in Path(invocation.output_dir).iterdir():
+            if job_dir.is_dir() and job_dir not in killed and (job_dir / "run.sh").exists():
+                if not (job_dir / EXIT).exists() and not (job_dir / KILLED).exists():
+                    return True
+        return False
 
     def _stop_containers(self, invocation: Invocation, jobs: Sequence[Job]) -> None:
         """Stop the containers of ``jobs`` (and the deployment's) left on the engine."""
@@ -277,8 +292,12 @@ class LocalExecutor(Executor):
         runtime = DockerRuntime(base_url=self._recorded_docker_host(invocation))
         wanted = {job.id for job in jobs}
         try:
-            for handle in runtime.find({"nel.invocation": invocation.id}):
-                runtime.stop(handle)
+            selectors = [{"nel.invocation": invocation.id, "nel.job": job_id} for job_id in sorted(wanted)]
+            if not self._others_unfinished(invocation, jobs):
+                selectors.append({"nel.invocation": invocation.id, "nel.role": "deployment"})
+            for labels in selectors:
+                for handle in runtime.find(labels):
+                    runtime.stop(handle)
         except NelError as exc:  # the processes are stopped; say what could not be cleaned
             _say(f"warning: containers of {invocation.id} ({', '.join(sorted(wanted))}) not stopped: {exc}")
 
@@ -312,7 +331,7 @@ class LocalExecutor(Executor):
         # A job whose runner was SIGKILLed may have left its container (and its name) behind.
         self._stop_containers(invocation, jobs)
         for job_dir in job_dirs:
-            for marker in (PRE_START, RUNNING, EXIT, KILLED, REASON):
+            for marker in (PRE_START, RUNNING, EXIT, KILLED, REASON, "job.pid"):
                 (job_dir / marker).unlink(missing_ok=True)
         # The harness's response cache stays in artifacts/: finished requests are replayed.
         handle = self._start(Path(invocation.output_dir), job_dirs)

@@ -26,6 +26,8 @@ def render_job_script(spec: JobSpec, job_dir: Path, run_lines: list[str], env_li
         "set -uo pipefail",
         f"cd {shlex.quote(str(job_dir))}",
         markers["pre_start"],
+        # pid:start-time of this job's process group leader, for `nel kill <job>`.
+        "echo \"$$:$(awk '{print $22}' /proc/$$/stat)\" > job.pid",
         "set -a; . ./secrets.env; set +a",
         "export NEMO_EVALUATOR_TELEMETRY_LEVEL=0",
         *env_lines,
@@ -64,8 +66,11 @@ def render_supervisor(
         '    kill -TERM "$DEP_PID" 2>/dev/null; wait "$DEP_PID" 2>/dev/null',
         "  fi",
         "}",
-        "on_signal() { trap - TERM INT; teardown; kill -TERM 0 2>/dev/null; exit 143; }",
-        "trap on_signal TERM INT",
+        "stop_jobs() {  # each job runs in its own process group (see run_job)",
+        '  for j in "$@"; do [ -f "$j/job.pid" ] && kill -TERM -- "-$(cut -d: -f1 "$j/job.pid")" 2>/dev/null; done',
+        "}",
+        'on_signal() { trap - TERM INT; stop_jobs "$@"; teardown; kill -TERM 0 2>/dev/null; exit 143; }',
+        'trap \'on_signal "$@"\' TERM INT',
         "fail_all() {  # reason: every job that has not run fails with it",
         '  for j in "$@"; do',
         f'    [ -f "$j/{EXIT}" ] && continue',
@@ -91,7 +96,8 @@ def render_supervisor(
         ]
     lines += [
         "run_job() {",
-        '  bash "$1/run.sh" > "$1/job.log" 2>&1',
+        "  # Its own session and process group: one job can be killed without the others.",
+        '  setsid bash "$1/run.sh" > "$1/job.log" 2>&1',
         "  local rc=$?",
         f'  if [ ! -f "$1/{EXIT}" ]; then',
         f'    echo "the job script ended (code $rc) without writing its exit marker" > "$1/{REASON}"',
