@@ -38,9 +38,11 @@ def nel(nel_home: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedPro
     env = {**os.environ, "NEL_HOME": str(nel_home), "NEL_OUTPUT_DIR": str(tmp_path / "out"),
            "NEMO_EVALUATOR_TELEMETRY_LEVEL": "0"}
 
-    def run(*args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([*NEL, *args], env=env, cwd=tmp_path, capture_output=True, text=True,
-                                timeout=timeout)  # fmt: skip
+    def run(
+        *args: str, timeout: float = 900, check: bool = True, extra_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([*NEL, *args], env={**env, **(extra_env or {})}, cwd=tmp_path,
+                                capture_output=True, text=True, timeout=timeout)  # fmt: skip
         if check and result.returncode != 0:
             raise AssertionError(f"nel {' '.join(args)} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result

@@ -227,3 +227,24 @@ def test_killing_one_job_leaves_the_others_running(nel, tmp_path: Path) -> None:
     assert job_states(nel, invocation) == {f"{invocation}.0": "killed", f"{invocation}.1": "success"}
     server = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
     assert server.stdout.strip() == "", "the deployment is torn down after the last job"
+
+
+def test_deployment_env_reaches_the_server_only(nel, tmp_path: Path) -> None:
+    """deployment.env_vars reach the model server's environment, not the jobs', and no file but the 0600 one."""
+    port = free_port()
+    command = ("'sh -c \"env > server-env.txt; exec python3 -m http.server " + str(port) + " --bind 127.0.0.1\"'")
+    body = GENERIC.format(command=command, port=port).replace(
+        "  served_model_name: gemma-3-270m\n",
+        "  served_model_name: gemma-3-270m\n  env_vars:\n    SERVER_TOKEN: host:NEL_TEST_SERVER_TOKEN\n",
+    ).replace("health: /v1/models", "health: /")
+    config = write_config(tmp_path / "env.yaml", body)
+    # The stand-in server is no model: the jobs fail, which is beside the point here.
+    result = nel("run", "--config", str(config), "--wait", "--json", check=False,
+                 extra_env={"NEL_TEST_SERVER_TOKEN": "tok-3141592653"})  # fmt: skip
+    invocation_dir = tmp_path / "out" / json.loads(result.stdout)["invocation_id"]
+    server_env = (invocation_dir / "server-env.txt").read_text()
+    assert "SERVER_TOKEN=tok-3141592653" in server_env
+    assert (invocation_dir / "deployment.env").stat().st_mode & 0o777 == 0o600
+    files = [p for p in invocation_dir.rglob("*") if p.is_file()]
+    holders = sorted(p.name for p in files if "tok-3141592653" in p.read_text(errors="ignore"))
+    assert holders == ["deployment.env", "server-env.txt"]

@@ -81,7 +81,9 @@ def render_supervisor(
     if deployment_start:
         lines += [
             'echo "[$(date +%T)] starting deployment" >> supervisor.log',
-            f"{deployment_start} >> deployment.log 2>&1 &",
+            # The server alone reads deployment.env (exec keeps DEP_PID the server's pid).
+            "( [ -f deployment.env ] && { set -a; . ./deployment.env; set +a; }; "
+            f"exec {deployment_start} ) >> deployment.log 2>&1 &",
             "DEP_PID=$!",
             "echo $DEP_PID > deployment.pid",
             f"{shlex.quote(python)} -m nel_executor_local.health {shlex.quote(health_url or '')} "

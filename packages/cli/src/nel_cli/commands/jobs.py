@@ -160,7 +160,7 @@ def resume_command(id: str) -> None:
     typer.echo(f"next: nel status {invocation.id}")
 
 
-def wait_and_report(invocation_id: str, *, quiet: bool = False, poll: float = 0.5) -> None:
+def wait_and_report(invocation_id: str, *, quiet: bool = False, poll: float = 0.2) -> None:
     """Wait until every job of the invocation has ended; print states and scores.
 
     Exits non-zero when a job did not succeed.

@@ -24,9 +24,19 @@ from nel_core.services.merge import deep_merge
 from nel_core.services.plan import Plan
 from nel_core.yamlish import dump
 
-__all__ = ["REDACTED", "SECRETS_FILE", "RenderedFile", "job_dir_name", "materialize", "render_files", "secrets_text"]
+__all__ = [
+    "DEPLOYMENT_SECRETS_FILE",
+    "REDACTED",
+    "SECRETS_FILE",
+    "RenderedFile",
+    "job_dir_name",
+    "materialize",
+    "render_files",
+    "secrets_text",
+]
 
 SECRETS_FILE = "secrets.env"
+DEPLOYMENT_SECRETS_FILE = "deployment.env"
 REDACTED = "<redacted>"
 
 
@@ -47,7 +57,7 @@ def secrets_text(env: Mapping[str, str], environ: Mapping[str, str], *, redact: 
     if redact:
         environ = _redacted_environ(env, environ)
     values, runtime = resolve_env(env, environ)
-    lines = ["# Environment of this job. Values are secret: never print this file."]
+    lines = ["# Environment values (secret: never print this file), sourced where the job or server runs."]
     for name, value in sorted(values.items()):
         if redact and parse_env_value(env[name]).kind == "lit":
             value = REDACTED  # a literal is a value too: dry runs show none
@@ -114,6 +124,11 @@ def render_files(
                 mode=0o600,
             ),
         ]
+    deployment_env = getattr(plan.config.deployment, "env_vars", None) or {}
+    if plan.endpoint_spec is not None and deployment_env:
+        # The model server's own environment: secret like a job's, read only by the server.
+        text = secrets_text(deployment_env, environ, redact=redact)
+        files.append(RenderedFile(path=invocation_dir / DEPLOYMENT_SECRETS_FILE, text=text, mode=0o600))
     for relative, text in executor.render_invocation(plan, invocation_dir).items():
         mode = 0o755 if text.startswith("#!") else 0o644
         files.append(RenderedFile(path=invocation_dir / relative, text=text, mode=mode))
