@@ -90,7 +90,7 @@ _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*$")
 
 def _key(key: str) -> str:
     # Plain where a reader cannot mistake it for another type (true, null, 1.5, ...).
-    if _PLAIN_KEY.match(key) and key not in _SPECIAL:
+    if _PLAIN_KEY.fullmatch(key) and key not in _SPECIAL:
         return key
     return _scalar(key)
 
