@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from nel_core.converter import unstructure
-from nel_core.errors import NelError, PreflightError
+from nel_core.errors import NelError
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, Mount, StateReport
 from nel_core.ports.capabilities import Capability
@@ -26,7 +25,7 @@ from nel_core.services.stages import EXIT, KILLED, PRE_START, REASON, RUNNING, c
 from nel_executor_local import processes
 from nel_executor_local.config import LocalExecutionConfig
 from nel_executor_local.deployments import provider_for
-from nel_executor_local.health import answers
+from nel_executor_local.preflight import check_plan, choose_runtime
 from nel_executor_local.runtimes.process import VenvManager, local_harness_path
 from nel_executor_local.scripts import render_job_script, render_supervisor
 
@@ -175,59 +174,10 @@ class LocalExecutor(Executor):
     # ------------------------------------------------------------------------------ running
 
     def preflight(self, plan: Plan) -> None:
-        output = Path(self.local.output_dir).expanduser()
-        probe_dir = next((p for p in [output, *output.parents] if p.exists()), Path("/"))
-        if not os.access(probe_dir, os.W_OK):
-            raise PreflightError(f"execution.output_dir: {output} is not writable")
-        for spec in plan.jobs:
-            for mount in spec.mounts:
-                if not Path(mount.source).exists():
-                    raise PreflightError(
-                        f"evaluation.tasks[{spec.index}].dataset_dir: {mount.source} does not exist"
-                    )
-        self._choose_runtime(plan)
-        if plan.endpoint_spec is None:
-            url = plan.endpoint.base_url
-            if not answers(url, timeout=5, any_status=True):
-                raise PreflightError(
-                    f"target.api_endpoint.url: {url} does not answer",
-                    hint="start the model server first, or deploy one (deployment: llama_cpp, vllm, ...)",
-                )
-        else:
-            port = plan.endpoint_spec.port
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    raise PreflightError(
-                        f"deployment.port: port {port} is already in use on this host",
-                        hint="stop what listens there, or set -o deployment.port=<free port>",
-                    )
-
-    def _choose_runtime(self, plan: Plan) -> None:
-        wanted = self.local.runtime
-        if wanted == "process":
-            self._runtime = "process"
-            return
-        from nel_executor_local.runtimes.docker import DockerRuntime
-
-        runtime = DockerRuntime(base_url=self.docker_host)
-        if wanted == "docker":
-            runtime.ping()
-            missing = sorted({s.image for s in plan.jobs if not runtime.image_present(s.image)})
-            if missing:
-                raise PreflightError(
-                    f"image {missing[0]} is not present on the engine",
-                    hint="build or pull it first, or set execution.runtime=process",
-                )
-            self._runtime = "docker"
-            return
-        try:
-            runtime.ping()
-            usable = all(runtime.image_present(s.image) for s in plan.jobs)
-            why = "" if usable else "an image is not present on the engine"
-        except NelError as exc:
-            usable, why = False, exc.message
-        self._runtime = "docker" if usable else "process"
-        _say(f"runtime: {self._runtime}" + (f" ({why})" if why else ""))
+        check_plan(plan, self.local.output_dir)
+        self._runtime, why = choose_runtime(self.local.runtime, self.docker_host, plan.jobs)
+        if self.local.runtime == "auto":
+            _say(f"runtime: {self._runtime}" + (f" ({why})" if why else ""))
 
     def submit(self, plan: Plan, jobs: Sequence[RenderedJob]) -> dict[str, str]:
         if self._runtime == "process":
