@@ -184,3 +184,19 @@ def test_unsupported_yaml_fails_with_line(text: str) -> None:
     """YAML outside the supported subset raises YamlError naming the line."""
     with pytest.raises(YamlError, match=r"line \d+"):
         load(text)
+
+
+def test_results_are_read_past_yaml_the_reader_does_not_support(tmp_path) -> None:
+    """A results.yml whose echoed config uses multi-line quoted strings still yields its scores."""
+    from nel_core.services.stages import read_results
+
+    (tmp_path / "results.yml").write_text(
+        'command: "python -m runner --prompt \\"Say\n  hello\\""\n'
+        "config:\n  params:\n    system_prompt: |\n      You are\n      terse.\n"
+        "results:\n  groups: {}\n  tasks:\n    capitals:\n      metrics:\n        accuracy:\n"
+        "          scores:\n            correct: {stats: {count: 2, mean: 0.5}, value: 0.5}\n"
+        "target:\n  api_endpoint:\n    url: http://127.0.0.1:1/v1\n"
+    )
+    results, why = read_results(tmp_path)
+    assert why == ""
+    assert results.as_dict() == {"capitals.accuracy.correct": 0.5}
