@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -49,6 +50,9 @@ CREATE INDEX IF NOT EXISTS invocations_by_time ON invocations(created_at);
 """
 
 
+_OPEN_TIMEOUT = 30.0
+
+
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """``NEL_HOME``, or ``~/.nel``."""
     env = os.environ if environ is None else environ
@@ -85,16 +89,33 @@ class SqliteInvocationStore(InvocationStore):
             raise StoreError(f"invocation store {self.path}: {exc}") from exc
 
     def _open(self) -> sqlite3.Connection:
+        deadline = time.monotonic() + _OPEN_TIMEOUT
+        while True:
+            try:
+                return self._connect()
+            except sqlite3.OperationalError as exc:
+                # Creating the file and switching it to WAL may meet another process doing the
+                # same; SQLite answers "locked" at once there, without its busy handler.
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise StoreError(f"cannot open invocation store {self.path}: {exc}") from exc
+                time.sleep(random.uniform(0.01, 0.1))
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"cannot open invocation store {self.path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=_OPEN_TIMEOUT, isolation_level=None)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA busy_timeout = 30000")
-            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute(f"PRAGMA busy_timeout = {int(_OPEN_TIMEOUT * 1000)}")
+            # WAL is a property of the file: only its first user switches it.
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.executescript(_SCHEMA)
-            connection.isolation_level = "IMMEDIATE"  # writers take the lock up front
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open invocation store {self.path}: {exc}") from exc
+        except BaseException:
+            connection.close()
+            raise
+        connection.isolation_level = "IMMEDIATE"  # writers take the lock up front
         return connection
 
     def close(self) -> None:
