@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,6 +28,8 @@ _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 ENGINE_FAILED = 125
 #: Exit code after SIGTERM/SIGINT (128 + SIGTERM).
 INTERRUPTED = 143
+#: Seconds the log copy may go on after the container has exited.
+_LOG_GRACE = 5.0
 
 
 class _Interrupted(BaseException):
@@ -41,6 +44,15 @@ def _spec(data: dict[str, Any]) -> ContainerSpec:
     # Built by hand: core's converter has no hook for the ``int | str | None`` of ``gpus``.
     mounts = [Mount(**mount) for mount in data.get("mounts", [])]
     return ContainerSpec(**{**data, "mounts": mounts})
+
+
+def _copy_logs(runtime: DockerRuntime, handle: str) -> None:
+    try:
+        for chunk in runtime.logs(handle, follow=True):
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+    except NelError as exc:
+        _say(f"warning: the container's log stream ended: {exc.message}")
 
 
 def _say(message: str) -> None:
@@ -70,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
             handle = runtime.run(spec)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
-        for chunk in runtime.logs(handle, follow=True):
-            sys.stdout.write(chunk)
-            sys.stdout.flush()
+        # The exit code decides; the log stream only follows. Podman's stream may stay open
+        # after the container has exited, so it is copied by a thread given a short grace.
+        copier = threading.Thread(target=_copy_logs, args=(runtime, handle), daemon=True)
+        copier.start()
         code = runtime.wait(handle)
+        copier.join(_LOG_GRACE)
         return code if 0 <= code <= 255 else 1
     except _Interrupted as exc:
         _say(f"signal {exc.args[0]}: stopping the container")
