@@ -217,8 +217,9 @@ class LocalExecutor(Executor):
             job_pid = Path(job.job_dir) / "job.pid"
             if job_pid.exists():
                 processes.stop_group(job_pid.read_text().strip())
-        self._stop_containers(invocation, jobs)
-        if not self._others_unfinished(invocation, jobs):
+        last = not self._others_unfinished(invocation, jobs)
+        self._stop_containers(invocation, jobs, with_deployment=last)
+        if last:
             # Nothing else of the invocation runs: stop the supervisor and the deployment too.
             for handle in sorted({job.handle for job in jobs if job.handle}):
                 processes.stop_group(handle)
@@ -232,8 +233,8 @@ class LocalExecutor(Executor):
                     return True
         return False
 
-    def _stop_containers(self, invocation: Invocation, jobs: Sequence[Job]) -> None:
-        """Stop the containers of ``jobs`` (and the deployment's) left on the engine."""
+    def _stop_containers(self, invocation: Invocation, jobs: Sequence[Job], *, with_deployment: bool) -> None:
+        """Stop the containers of ``jobs`` (and, ``with_deployment``, the server's) left on the engine."""
         marker = Path(invocation.output_dir) / "runtime"
         if not marker.exists() or marker.read_text().strip() != "docker":
             return
@@ -243,7 +244,7 @@ class LocalExecutor(Executor):
         wanted = {job.id for job in jobs}
         try:
             selectors = [{"nel.invocation": invocation.id, "nel.job": job_id} for job_id in sorted(wanted)]
-            if not self._others_unfinished(invocation, jobs):
+            if with_deployment:
                 selectors.append({"nel.invocation": invocation.id, "nel.role": "deployment"})
             for labels in selectors:
                 for handle in runtime.find(labels):
@@ -279,7 +280,7 @@ class LocalExecutor(Executor):
     def resume(self, invocation: Invocation, jobs: Sequence[Job]) -> dict[str, str]:
         job_dirs = [Path(job.job_dir) for job in jobs]
         # A job whose runner was SIGKILLed may have left its container (and its name) behind.
-        self._stop_containers(invocation, jobs)
+        self._stop_containers(invocation, jobs, with_deployment=not self._others_unfinished(invocation, jobs))
         for job_dir in job_dirs:
             for marker in (PRE_START, RUNNING, EXIT, KILLED, REASON, "job.pid"):
                 (job_dir / marker).unlink(missing_ok=True)

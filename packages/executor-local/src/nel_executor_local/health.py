@@ -1,16 +1,17 @@
 """Wait for a server's health path: ``python -m nel_executor_local.health URL TIMEOUT [PID]``.
 
 Exit codes: 0 healthy, 1 the server process died, 2 not healthy within the timeout. Used by the
-supervisor script, so it depends on the standard library only.
+supervisor script, with the interpreter NEL runs on.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import urllib.error
 import urllib.request
+
+from nel_executor_local.processes import running
 
 __all__ = ["answers", "wait_healthy"]
 
@@ -32,24 +33,10 @@ def wait_healthy(url: str, timeout: float, pid: int | None = None) -> int:
     while time.monotonic() < deadline:
         if answers(url):
             return 0
-        if pid is not None and not _running(pid):
+        if pid is not None and not running(pid):
             return 1
         time.sleep(0.5)
     return 2
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

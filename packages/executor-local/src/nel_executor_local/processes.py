@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["alive", "handle_of", "signal_group", "spawn_detached", "stop_group"]
+__all__ = ["alive", "handle_of", "running", "signal_group", "spawn_detached", "stop_group"]
 
 
 def _start_time(pid: int) -> str | None:
@@ -26,6 +26,11 @@ def _start_time(pid: int) -> str | None:
     if fields[0] == "Z":  # a zombie has ended
         return None
     return fields[19]
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has ended)."""
+    return _start_time(pid) is not None
 
 
 def handle_of(pid: int) -> str:
