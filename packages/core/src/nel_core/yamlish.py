@@ -85,12 +85,14 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
         lines.append(pad + _scalar(value))
 
 
+# Plain words a YAML 1.1 reader (PyYAML) takes for booleans or null.
+_YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 def _key(key: str) -> str:
     # Plain where a reader cannot mistake it for another type (true, null, 1.5, ...).
-    if _PLAIN_KEY.fullmatch(key) and key not in _SPECIAL:
+    if _PLAIN_KEY.fullmatch(key) and key not in _SPECIAL and key.lower() not in _YAML11_WORDS:
         return key
     return _scalar(key)
 
