@@ -40,9 +40,9 @@ def pairs(argv: list[str], flag: str) -> list[str]:
 
 
 def test_name_and_capabilities() -> None:
-    """The runtime is called docker and declares that it runs containers directly."""
+    """The runtime is called docker and declares that it runs containers directly, with mounts and GPUs."""
     assert DockerRuntime.name == "docker"
-    assert DockerRuntime.capabilities == frozenset({Capability.DIRECT_RUN})
+    assert DockerRuntime.capabilities == frozenset({Capability.DIRECT_RUN, Capability.MOUNTS, Capability.GPU})
 
 
 def test_render_starts_with_docker_run_rm_and_ends_with_image_and_command() -> None:
@@ -162,11 +162,16 @@ class _StubClient:
         ("localhost/other/busybox:latest", "local/busybox:latest", False),
     ],
 )
-def test_image_present_matches_prefixed_names(listed: str, asked: str, present: bool) -> None:
-    """Short names match the localhost/ and docker.io/ names Podman gives imported images."""
+def test_prepare_finds_images_by_prefixed_names(listed: str, asked: str, present: bool) -> None:
+    """prepare() accepts short names matching the localhost/ and docker.io/ names Podman gives
+    imported images, and refuses a missing image with a PreflightError naming it."""
     runtime = DockerRuntime(base_url=NO_ENGINE)
     runtime._client = _StubClient(tags=[listed])
-    assert runtime.image_present(asked) is present
+    if present:
+        runtime.prepare(spec(image=asked))
+    else:
+        with pytest.raises(PreflightError, match=f"image {asked} is not present"):
+            runtime.prepare(spec(image=asked))
 
 
 def test_inspect_maps_container_states() -> None:

@@ -1,6 +1,8 @@
 """Run one job's container in the foreground: ``python -m nel_executor_local.container_job FILE``.
 
-``FILE`` (a job's ``container.json``) holds ``{"docker_host": ..., "spec": <ContainerSpec>}``.
+``FILE`` (a job's ``container.json``) holds ``{"runtime": NAME, "docker_host": ..., "spec": <ContainerSpec>}``;
+the runtime (one that declares DIRECT_RUN) is found by name in the ``nel.runtimes`` registry and
+driven through its port only.
 The container gets the values of the spec's env names from this process's environment; its
 output is copied to stdout as it comes; the exit code is the container's. SIGTERM or SIGINT
 stops and removes the container, then exits 143. The container is always removed at the end,
@@ -19,7 +21,9 @@ from typing import Any
 
 from nel_core.errors import NelError
 from nel_core.models.domain import ContainerSpec, Mount
-from nel_executor_local.runtimes.docker import DockerRuntime
+from nel_core.plugins import load_runtime
+from nel_core.ports.container_runtime import ContainerRuntime
+from nel_core.store import default_home
 
 __all__ = ["main"]
 
@@ -46,7 +50,7 @@ def _spec(data: dict[str, Any]) -> ContainerSpec:
     return ContainerSpec(**{**data, "mounts": mounts})
 
 
-def _copy_logs(runtime: DockerRuntime, handle: str) -> None:
+def _copy_logs(runtime: ContainerRuntime, handle: str) -> None:
     try:
         for chunk in runtime.logs(handle, follow=True):
             sys.stdout.write(chunk)
@@ -71,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         _say(f"error: cannot read {args[0]}: {exc}")
         return 2
-    runtime = DockerRuntime(base_url=data.get("docker_host"))
+    try:
+        options = {"docker_host": data.get("docker_host"), "home": str(default_home())}
+        runtime = load_runtime(str(data.get("runtime", "docker"))).factory(options)
+    except NelError as exc:
+        _say(f"error: {exc.message}")
+        return ENGINE_FAILED
     handle = None
     # Signals wait until the container's id is known, so that no container escapes cleanup.
     signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)

@@ -1,4 +1,16 @@
-"""The local executor: jobs on this host, detached, with one deployment per invocation."""
+"""The local executor: jobs on this host, under one detached supervisor per invocation.
+
+It is a composition of ports, assembled here and nowhere else:
+
+- a :class:`LocalScheduler` runs the invocation's supervisor (``invocation.sh``) detached;
+- a ContainerRuntime runs each job's harness: ``docker``, ``podman``, ``process`` or a plugin's
+  (``execution.runtime``; ``auto`` takes docker when the engine answers and has the images);
+- an EndpointProvider per deployment type serves the model: core's :class:`ExternalEndpoint`
+  for ``none``, else a :class:`LocalServer` of the type's backend-neutral plan.
+
+The supervisor (:mod:`nel_executor_local.supervise`) rebuilds this executor from the recorded
+config and runs core's :func:`~nel_core.host.supervisor.supervise`.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +18,39 @@ import json
 import os
 import shlex
 import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from nel_core.converter import unstructure
-from nel_core.errors import NelError
+from nel_core.deployments import BUILTIN_PLANS, ExternalEndpoint
+from nel_core.errors import ConfigError, NelError
+from nel_core.host.job_script import adapter_port_line, render_job_script
+from nel_core.host.jobs import is_finished, reset_job, stop_job
+from nel_core.host.processes import stop_group
+from nel_core.layout import ARTIFACTS_DIR, RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER, RUN_SCRIPT
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, Mount, StateReport
+from nel_core.plugins import load_runtime
 from nel_core.ports.capabilities import Capability
+from nel_core.ports.container_runtime import ContainerRuntime
 from nel_core.ports.endpoint_provider import EndpointProvider
 from nel_core.ports.executor import Executor, JobPaths
 from nel_core.ports.scheduler import RenderedJob
 from nel_core.services.materialize import job_dir_name
 from nel_core.services.plan import Plan
-from nel_core.services.stages import EXIT, KILLED, PRE_START, REASON, RUNNING, combine, read_markers
-from nel_executor_local import processes
+from nel_core.services.stages import combine, read_markers
 from nel_executor_local.config import LocalExecutionConfig
-from nel_executor_local.deployments import provider_for
-from nel_executor_local.preflight import check_plan, choose_runtime
-from nel_executor_local.runtimes.process import VenvManager, local_harness_path
-from nel_executor_local.scripts import render_job_script, render_supervisor
+from nel_executor_local.preflight import check_plan
+from nel_executor_local.scheduler import LocalScheduler
+from nel_executor_local.server import DEPLOYMENT_HANDLE, LocalServer
 
-__all__ = ["LocalExecutor"]
+__all__ = ["SUPERVISOR", "SUPERVISOR_CONFIG", "LocalExecutor"]
 
-_SUPERVISOR = "invocation.sh"
+SUPERVISOR = "invocation.sh"
+#: What the supervisor needs: the execution config, the server spec, the parallelism.
+SUPERVISOR_CONFIG = "supervisor.json"
+_RUNTIME_FILE = "runtime"
 
 
 def _say(message: str) -> None:
@@ -48,242 +67,220 @@ class LocalExecutor(Executor):
 
     def __init__(self, config: ExecutionConfig, *, home: Path) -> None:
         super().__init__(config, home=home)
-        assert isinstance(config, LocalExecutionConfig)
-        self.local: LocalExecutionConfig = config
-        self.venvs = VenvManager(home)
-        self._runtime: str | None = None if config.runtime == "auto" else config.runtime
-        self._provider: EndpointProvider | None = None
-        self._harness_path: str | None = None
+        if not isinstance(config, LocalExecutionConfig):
+            raise ConfigError(f"execution: the local executor needs its own config, not {type(config).__name__}")
+        self.local = config
+        self.scheduler = LocalScheduler()
+        self._runtime: ContainerRuntime | None = None
+        self._providers: dict[str, EndpointProvider] = {}
 
-    # ------------------------------------------------------------------------------ planning
-
-    def endpoint_provider(self, deployment: DeploymentConfig) -> EndpointProvider:
-        if self._provider is None:
-            self._provider = provider_for(
-                deployment, home=self.home, readiness_timeout=self.local.endpoint_readiness_timeout
-            )
-        return self._provider
+    # ------------------------------------------------------------------------- composition
 
     @property
     def docker_host(self) -> str | None:
         """The engine's socket: ``execution.docker_host``, else ``DOCKER_HOST``."""
         return self.local.docker_host or os.environ.get("DOCKER_HOST")
 
-    @property
-    def runtime(self) -> str:
-        """``docker`` or ``process``.
+    def _runtime_named(self, name: str) -> ContainerRuntime:
+        options: dict[str, Any] = {"docker_host": self.docker_host, "home": str(self.home)}
+        return load_runtime(name, key="execution.runtime").factory(options)
 
-        Preflight settles ``auto`` by asking the engine; before that (in a dry run, which
-        contacts nothing) ``auto`` guesses docker when the engine's socket file exists.
-        """
+    @property
+    def runtime(self) -> ContainerRuntime:
+        """The jobs' runtime. Before preflight settles ``auto`` (a dry run contacts nothing),
+        ``auto`` guesses docker when the engine's socket file exists."""
         if self._runtime is None:
-            host = self.docker_host or "unix:///var/run/docker.sock"
-            socket_path = host[len("unix://"):] if host.startswith("unix://") else None
-            self._runtime = "docker" if socket_path and Path(socket_path).exists() else "process"
+            name = self.local.runtime
+            if name == "auto":
+                host = self.docker_host or "unix:///var/run/docker.sock"
+                socket = host[len("unix://"):] if host.startswith("unix://") else None
+                name = "docker" if socket and Path(socket).exists() else "process"
+            self._runtime = self._runtime_named(name)
         return self._runtime
 
+    def endpoint_provider(self, deployment: DeploymentConfig) -> EndpointProvider:
+        if deployment.type not in self._providers:
+            self._providers[deployment.type] = self._provider(deployment)
+        return self._providers[deployment.type]
+
+    def _provider(self, deployment: DeploymentConfig) -> EndpointProvider:
+        if not deployment.starts_server:
+            return ExternalEndpoint()
+        plan = BUILTIN_PLANS.get(deployment.type)
+        if plan is None:
+            raise ConfigError(f"deployment.type: '{deployment.type}' has no server plan")
+        containers = "podman" if self.local.runtime == "podman" else "docker"
+        return LocalServer(
+            plan,
+            host=self._runtime_named("process"),
+            containers=self._runtime_named(containers),
+            readiness_timeout=self.local.endpoint_readiness_timeout,
+        )
+
+    # ---------------------------------------------------------------------------- rendering
+
     def job_paths(self, spec: JobSpec, job_dir: Path) -> JobPaths:
-        if self.runtime == "docker":
+        if Capability.MOUNTS in self.runtime.capabilities:
             return JobPaths(job_dir="/job", results_dir="/results")
-        return JobPaths(job_dir=str(job_dir), results_dir=str(job_dir / "artifacts"))
+        return JobPaths(job_dir=str(job_dir), results_dir=str(job_dir / ARTIFACTS_DIR))
 
-    def render(self, plan: Plan, spec: JobSpec, job_dir: Path) -> str:
-        runtime = self.runtime
-        port_line = (
-            f'export ADAPTER_PORT="$({shlex.quote(sys.executable)} -c '
-            "'import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); "
-            "print(s.getsockname()[1])')\""
-        )
-        if runtime == "docker":
-            run = [
-                f"{shlex.quote(sys.executable)} -m nel_executor_local.container_job "
-                f"{shlex.quote(str(job_dir / 'container.json'))}"
-            ]
-            return render_job_script(spec, job_dir, run, [port_line])
-        venv = self.venvs.path_for(self._requirements(spec))
-        env_lines = [f'export PATH={shlex.quote(str(venv / "bin"))}:"$PATH"', port_line]
-        extra = self._python_path(spec)
-        if extra:
-            env_lines.append(f'export PYTHONPATH={shlex.quote(extra)}${{PYTHONPATH:+:$PYTHONPATH}}')
-        command = spec.command.format(run_config=shlex.quote(str(job_dir / "run_config.yml")))
-        return render_job_script(spec, job_dir, [command], env_lines)
-
-    def render_invocation(self, plan: Plan, invocation_dir: Path) -> dict[str, str]:
-        files: dict[str, str] = {}
-        runtime = self.runtime
-        if runtime == "docker":
-            for spec in plan.jobs:
-                container = self._container_spec(plan, spec, invocation_dir / job_dir_name(spec))
-                files[f"{job_dir_name(spec)}/container.json"] = json.dumps(
-                    {"docker_host": self.docker_host, "spec": unstructure(container)}, indent=2
-                )
-        start = stop = health = None
-        spec = plan.endpoint_spec
-        if spec is not None:
-            from nel_executor_local.deployments.servers import ContainerServer
-
-            if spec.type == "llama_cpp" or spec.image is None:
-                start, stop = spec.command, None
-            else:
-                start, stop = ContainerServer.start_command(spec, plan.invocation_id)
-            health = f"http://127.0.0.1:{spec.port}{spec.health_path}"
-        parallel = self.local.max_parallel if self.local.mode == "parallel" else 1
-        files[_SUPERVISOR] = render_supervisor(
-            docker_host=self.docker_host,
-            python=sys.executable,
-            deployment_start=start,
-            health_url=health,
-            readiness_timeout=spec.readiness_timeout if spec else 0,
-            deployment_stop=stop,
-            parallel=parallel,
-        )
-        files["runtime"] = runtime + "\n"
-        return files
-
-    def _container_spec(self, plan: Plan, spec: JobSpec, job_dir: Path) -> ContainerSpec:
-        command = spec.command.format(run_config="/job/run_config.yml")
+    def container_spec(self, plan: Plan, spec: JobSpec, job_dir: Path) -> ContainerSpec:
+        """What the jobs' runtime runs for ``spec``: the harness command, as the job sees its paths."""
+        paths = self.job_paths(spec, job_dir)
+        run_config = shlex.quote(f"{paths.job_dir}/{RUN_CONFIG_FILE}")
+        mounts = [
+            Mount(source=str(job_dir), target="/job"),
+            Mount(source=str(job_dir / ARTIFACTS_DIR), target="/results"),
+            *spec.mounts,
+        ]
         return ContainerSpec(
             image=spec.image,
-            command=["sh", "-c", command],
+            command=["sh", "-c", spec.command.replace(RUN_CONFIG_PLACEHOLDER, run_config)],
             env_names=sorted({*spec.env, "NEMO_EVALUATOR_TELEMETRY_LEVEL", "ADAPTER_PORT"}),
-            mounts=[
-                Mount(source=str(job_dir), target="/job"),
-                Mount(source=str(job_dir / "artifacts"), target="/results"),
-                *spec.mounts,
-            ],
+            mounts=mounts if Capability.MOUNTS in self.runtime.capabilities else [],
             network="host",
+            workdir=paths.job_dir,
             labels={
                 "nel.invocation": plan.invocation_id,
                 "nel.job": f"{plan.invocation_id}.{spec.index}",
                 "nel.task": spec.task_name,
             },
             name=f"nel-{plan.invocation_id}-{spec.index}",
+            requirements=list(spec.pip_requirements),
         )
 
-    @staticmethod
-    def _requirements(spec: JobSpec) -> list[str]:
-        return [r for r in spec.pip_requirements if r != "nel-harness"]
+    def render(self, plan: Plan, spec: JobSpec, job_dir: Path) -> str:
+        container = self.container_spec(plan, spec, job_dir)
+        if Capability.DIRECT_RUN in self.runtime.capabilities:
+            # Through the runtime's API: the container is stopped with the job, logs streamed.
+            run = f"{shlex.quote(sys.executable)} -m nel_executor_local.container_job container.json"
+        else:
+            run = shlex.join(self.runtime.render(container))
+        return render_job_script(spec, str(job_dir), [run], [adapter_port_line(sys.executable)])
 
-    def _python_path(self, spec: JobSpec) -> str:
-        if "nel-harness" not in spec.pip_requirements:
-            return ""
-        if self._harness_path is None:
-            self._harness_path = str(local_harness_path(self.home, "nel-harness") or "")
-        return self._harness_path
+    def render_invocation(self, plan: Plan, invocation_dir: Path) -> dict[str, str]:
+        files: dict[str, str] = {_RUNTIME_FILE: self.runtime.name + "\n"}
+        if Capability.DIRECT_RUN in self.runtime.capabilities:
+            for spec in plan.jobs:
+                container = self.container_spec(plan, spec, invocation_dir / job_dir_name(spec))
+                files[f"{job_dir_name(spec)}/container.json"] = json.dumps(
+                    {"runtime": self.runtime.name, "docker_host": self.docker_host, "spec": unstructure(container)},
+                    indent=2,
+                )
+        parallel = self.local.max_parallel if self.local.mode == "parallel" else 1
+        files[SUPERVISOR_CONFIG] = json.dumps(
+            {
+                "execution": unstructure(self.local),
+                "deployment": unstructure(plan.config.deployment),
+                "endpoint_spec": None if plan.endpoint_spec is None else unstructure(plan.endpoint_spec),
+                "parallel": parallel,
+            },
+            indent=2,
+        )
+        files[SUPERVISOR] = (
+            "#!/usr/bin/env bash\n"
+            "# NEL invocation supervisor: the deployment once, then the jobs given as arguments, then teardown.\n"
+            f'exec {shlex.quote(sys.executable)} -m nel_executor_local.supervise "$(dirname "$0")" "$@"\n'
+        )
+        return files
 
     # ------------------------------------------------------------------------------ running
 
     def preflight(self, plan: Plan) -> None:
         check_plan(plan, self.local.output_dir)
-        self._runtime, why = choose_runtime(self.local.runtime, self.docker_host, plan.jobs)
-        if self.local.runtime == "auto":
-            _say(f"runtime: {self._runtime}" + (f" ({why})" if why else ""))
+        if self.local.runtime != "auto":
+            self.runtime.ping()
+            return
+        docker = self._runtime_named("docker")
+        try:
+            docker.ping()
+            for spec in plan.jobs:
+                docker.prepare(self.container_spec(plan, spec, Path("/")))
+            self._runtime, why = docker, ""
+        except NelError as exc:
+            self._runtime, why = self._runtime_named("process"), exc.message
+        _say(f"runtime: {self._runtime.name}" + (f" ({why})" if why else ""))
 
     def submit(self, plan: Plan, jobs: Sequence[RenderedJob]) -> dict[str, str]:
-        if self._runtime == "process":
-            for spec in plan.jobs:
-                self.venvs.ensure(self._requirements(spec), label=f"harness {spec.harness}")
-                if "nel-harness" in spec.pip_requirements:
-                    local_harness_path(self.home, "nel-harness", install=True)
-        provider = self._provider
-        if plan.endpoint_spec is not None and hasattr(provider, "prepare"):
-            provider.prepare(plan.endpoint_spec)
         invocation_dir = jobs[0].job_dir.parent
-        handle = self._start(invocation_dir, [job.job_dir for job in jobs])
+        for spec, job in zip(plan.jobs, jobs):
+            self.runtime.prepare(self.container_spec(plan, spec, job.job_dir))
+        if plan.endpoint_spec is not None:
+            self.endpoint_provider(plan.config.deployment).prepare(plan.endpoint_spec)
+        handle = self._supervise(invocation_dir, [job.job_dir for job in jobs])
         return {job.job_id: handle for job in jobs}
 
-    def _start(self, invocation_dir: Path, job_dirs: Sequence[Path]) -> str:
-        argv = ["bash", str(invocation_dir / _SUPERVISOR), *map(str, job_dirs)]
-        return processes.spawn_detached(argv, cwd=invocation_dir, log=invocation_dir / "supervisor.log")
+    def _supervise(self, invocation_dir: Path, job_dirs: Sequence[Path]) -> str:
+        return self.scheduler.submit(
+            RenderedJob(
+                job_id=invocation_dir.name,
+                job_dir=invocation_dir,
+                script=invocation_dir / SUPERVISOR,
+                arguments=[str(job_dir) for job_dir in job_dirs],
+            )
+        )
 
-    # ------------------------------------------------------------------------------ tracking
+    # ----------------------------------------------------------------------------- tracking
 
     def states(self, jobs: Sequence[Job]) -> dict[str, StateReport]:
+        units = self.scheduler.states(sorted({job.handle for job in jobs}))
         reports = {}
         for job in jobs:
-            running = processes.alive(job.handle)
-            scheduled = StateReport(
-                state=JobState.PENDING if running else JobState.FAILED,
-                reason="" if running else "the invocation's supervisor is gone",
-            )
+            unit = units[job.handle]
+            if unit.state.is_active or unit.state is JobState.UNKNOWN:
+                scheduled = StateReport(state=JobState.PENDING) if unit.state.is_active else unit
+            else:
+                scheduled = StateReport(state=JobState.FAILED, reason="the invocation's supervisor is gone")
             job_dir = Path(job.job_dir)
-            reports[job.id] = combine(scheduled, read_markers(job_dir), job_dir / "artifacts")
+            reports[job.id] = combine(scheduled, read_markers(job_dir), job_dir / ARTIFACTS_DIR)
         return reports
 
     def kill(self, invocation: Invocation, jobs: Sequence[Job]) -> None:
         for job in jobs:
-            (Path(job.job_dir) / KILLED).write_text(f"{time.time():.0f}\n")
-        for job in jobs:
-            job_pid = Path(job.job_dir) / "job.pid"
-            if job_pid.exists():
-                processes.stop_group(job_pid.read_text().strip())
+            stop_job(Path(job.job_dir))
         last = not self._others_unfinished(invocation, jobs)
         self._stop_containers(invocation, jobs, with_deployment=last)
-        if last:
-            # Nothing else of the invocation runs: stop the supervisor and the deployment too.
-            for handle in sorted({job.handle for job in jobs if job.handle}):
-                processes.stop_group(handle)
+        if not last:
+            return
+        # Nothing else of the invocation runs: stop the supervisor, and the server it started.
+        for handle in sorted({job.handle for job in jobs if job.handle}):
+            self.scheduler.cancel(handle)
+        server = Path(invocation.output_dir) / DEPLOYMENT_HANDLE
+        if server.exists():
+            stop_group(server.read_text().strip())
 
     @staticmethod
     def _others_unfinished(invocation: Invocation, jobs: Sequence[Job]) -> bool:
         killed = {Path(job.job_dir) for job in jobs}
         for job_dir in Path(invocation.output_dir).iterdir():
-            if job_dir.is_dir() and job_dir not in killed and (job_dir / "run.sh").exists():
-                if not (job_dir / EXIT).exists() and not (job_dir / KILLED).exists():
+            if job_dir.is_dir() and job_dir not in killed and (job_dir / RUN_SCRIPT).exists():
+                if not is_finished(job_dir):
                     return True
         return False
 
     def _stop_containers(self, invocation: Invocation, jobs: Sequence[Job], *, with_deployment: bool) -> None:
         """Stop the containers of ``jobs`` (and, ``with_deployment``, the server's) left on the engine."""
-        marker = Path(invocation.output_dir) / "runtime"
-        if not marker.exists() or marker.read_text().strip() != "docker":
+        recorded = Path(invocation.output_dir) / _RUNTIME_FILE
+        name = recorded.read_text().strip() if recorded.exists() else self.runtime.name
+        runtime = self._runtime_named(name)
+        if Capability.DIRECT_RUN not in runtime.capabilities:
             return
-        from nel_executor_local.runtimes.docker import DockerRuntime
-
-        runtime = DockerRuntime(base_url=self._recorded_docker_host(invocation))
-        wanted = {job.id for job in jobs}
+        selectors = [{"nel.invocation": invocation.id, "nel.job": job.id} for job in jobs]
+        if with_deployment:
+            selectors.append({"nel.invocation": invocation.id, "nel.role": "deployment"})
         try:
-            selectors = [{"nel.invocation": invocation.id, "nel.job": job_id} for job_id in sorted(wanted)]
-            if with_deployment:
-                selectors.append({"nel.invocation": invocation.id, "nel.role": "deployment"})
             for labels in selectors:
                 for handle in runtime.find(labels):
                     runtime.stop(handle)
         except NelError as exc:  # the processes are stopped; say what could not be cleaned
-            _say(f"warning: containers of {invocation.id} ({', '.join(sorted(wanted))}) not stopped: {exc}")
-
-    def _recorded_docker_host(self, invocation: Invocation) -> str | None:
-        for job_dir in Path(invocation.output_dir).glob("*/container.json"):
-            return json.loads(job_dir.read_text()).get("docker_host")
-        return self.docker_host
-
-    def logs(self, job: Job, *, follow: bool = False) -> Iterator[str]:
-        log = Path(job.job_dir) / "job.log"
-        position = 0
-        while True:
-            if log.exists():
-                with open(log, errors="replace") as handle:
-                    handle.seek(position)
-                    chunk = handle.read()
-                    position = handle.tell()
-                if chunk:
-                    yield chunk
-            if not follow:
-                return
-            state = self.states([job])[job.id].state
-            if state.is_terminal or state is JobState.UNKNOWN:
-                if log.exists() and log.stat().st_size > position:
-                    continue
-                return
-            time.sleep(0.5)
+            _say(f"warning: containers of {invocation.id} not stopped: {exc.message}")
 
     def resume(self, invocation: Invocation, jobs: Sequence[Job]) -> dict[str, str]:
         job_dirs = [Path(job.job_dir) for job in jobs]
         # A job whose runner was SIGKILLed may have left its container (and its name) behind.
         self._stop_containers(invocation, jobs, with_deployment=not self._others_unfinished(invocation, jobs))
         for job_dir in job_dirs:
-            for marker in (PRE_START, RUNNING, EXIT, KILLED, REASON, "job.pid"):
-                (job_dir / marker).unlink(missing_ok=True)
+            reset_job(job_dir)
         # The harness's response cache stays in artifacts/: finished requests are replayed.
-        handle = self._start(Path(invocation.output_dir), job_dirs)
+        handle = self._supervise(Path(invocation.output_dir), job_dirs)
         return {job.id: handle for job in jobs}

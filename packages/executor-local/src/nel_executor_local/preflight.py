@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
 from pathlib import Path
 
-from nel_core.errors import NelError, PreflightError
-from nel_core.models.domain import JobSpec
+from nel_core.errors import PreflightError
+from nel_core.host.health import answers
 from nel_core.services.plan import Plan
-from nel_executor_local.health import answers
 
-__all__ = ["check_plan", "choose_runtime"]
+__all__ = ["check_plan"]
 
 
 def check_plan(plan: Plan, output_dir: str) -> None:
@@ -44,32 +42,3 @@ def check_plan(plan: Plan, output_dir: str) -> None:
                 f"deployment.port: port {port} is already in use on this host",
                 hint="stop what listens there, or set -o deployment.port=<free port>",
             )
-
-
-def choose_runtime(wanted: str, docker_host: str | None, jobs: Sequence[JobSpec]) -> tuple[str, str]:
-    """The runtime to use (``docker`` or ``process``) and, for ``auto``, why not docker.
-
-    Raises:
-        PreflightError: when ``docker`` is wanted and the engine or an image is missing.
-    """
-    if wanted == "process":
-        return "process", ""
-    from nel_executor_local.runtimes.docker import DockerRuntime
-
-    runtime = DockerRuntime(base_url=docker_host)
-    if wanted == "docker":
-        runtime.ping()
-        missing = sorted({s.image for s in jobs if not runtime.image_present(s.image)})
-        if missing:
-            raise PreflightError(
-                f"image {missing[0]} is not present on the engine",
-                hint="build or pull it first, or set execution.runtime=process",
-            )
-        return "docker", ""
-    try:
-        runtime.ping()
-        usable = all(runtime.image_present(s.image) for s in jobs)
-        why = "" if usable else "an image is not present on the engine"
-    except NelError as exc:
-        usable, why = False, exc.message
-    return ("docker" if usable else "process"), why

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from nel_core.converter import unstructure
-from nel_core.errors import ContainerError
+from nel_core.errors import ContainerError, PreflightError
 from nel_core.models.domain import ContainerSpec, JobState, Mount
 from nel_executor_local.runtimes.docker import DockerRuntime
 
@@ -80,13 +80,15 @@ def engine(request: pytest.FixtureRequest) -> str:
         pytest.skip(f"{variable} is not set: no {request.param} socket to test against")
     runtime = DockerRuntime(base_url=url)
     runtime.ping()
-    if not runtime.image_present(IMAGE):
+    try:
+        runtime.prepare(ContainerSpec(image=IMAGE, command=["true"]))
+    except PreflightError:
         client = runtime._connect()
         client.api.import_image_from_data(
             _busybox_rootfs_tar(), repository=IMAGE.split(":")[0], tag="latest",
             changes=['CMD ["sh"]'],
         )
-        assert runtime.image_present(IMAGE)
+        runtime.prepare(ContainerSpec(image=IMAGE, command=["true"]))
     return url
 
 
@@ -181,10 +183,10 @@ if ContainerRuntimeContract is not None:
 def test_ping_and_image_names(runtime: DockerRuntime) -> None:
     """The engine answers, and local/busybox is found by short, untagged and prefixed names."""
     runtime.ping()
-    assert runtime.image_present(IMAGE)
-    assert runtime.image_present("local/busybox")
-    assert runtime.image_present("localhost/local/busybox:latest")
-    assert not runtime.image_present(f"local/never-built-{uuid.uuid4().hex[:8]}:1")
+    for name in (IMAGE, "local/busybox", "localhost/local/busybox:latest"):
+        runtime.prepare(ContainerSpec(image=name, command=["true"]))
+    with pytest.raises(PreflightError, match="is not present"):
+        runtime.prepare(ContainerSpec(image=f"local/never-built-{uuid.uuid4().hex[:8]}:1", command=["true"]))
 
 
 def test_run_reads_a_bind_mount_writes_results_and_reaches_the_host(

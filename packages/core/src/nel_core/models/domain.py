@@ -61,7 +61,11 @@ class Mount:
 
 @attrs.frozen(kw_only=True)
 class ContainerSpec:
-    """What a container runtime runs: an image and a command, with env names (never values)."""
+    """What a container runtime runs: an image and a command, with env names (never values).
+
+    ``requirements`` are what a runtime without containers installs instead of the image (pip
+    requirements, e.g. ``nemo-evaluator==0.1.95`` and the harness package).
+    """
 
     image: str
     command: list[str]
@@ -72,11 +76,24 @@ class ContainerSpec:
     workdir: str | None = None
     labels: dict[str, str] = attrs.Factory(dict)
     name: str | None = None
+    requirements: list[str] = attrs.Factory(list)
 
 
 @attrs.frozen(kw_only=True)
 class EndpointSpec:
-    """A model server to start for a run, as planned from a deployment config."""
+    """A model server to start for a run, as planned from a deployment config (backend-neutral).
+
+    Args:
+        image: The server's container image; None runs ``command`` on the host itself.
+        command: The server's shell command line (inside the image, or on the host).
+        health_path: The path that answers 2xx once the server is ready.
+        env_names: Environment variables the server reads (values from ``deployment.env``).
+        requirements: What a runtime without containers installs to run ``command``
+            (pip requirements; ``python`` on PATH is that environment's).
+        gpus: GPUs the server needs (``all``, a count, or None).
+        mounts: Host paths the server's container sees (a checkpoint, ...).
+        labels: Labels of the server's container (the invocation it serves).
+    """
 
     type: str
     image: str | None
@@ -87,6 +104,10 @@ class EndpointSpec:
     endpoints: dict[str, str]
     readiness_timeout: float = 600.0
     env_names: list[str] = attrs.Factory(list)
+    requirements: list[str] = attrs.Factory(list)
+    gpus: int | str | None = None
+    mounts: list[Mount] = attrs.Factory(list)
+    labels: dict[str, str] = attrs.Factory(dict)
     options: dict[str, Any] = attrs.Factory(dict)
 
 
@@ -127,7 +148,6 @@ class JobSpec:
     endpoint_type: str
     env: dict[str, str] = attrs.Factory(dict)
     pip_requirements: list[str] = attrs.Factory(list)
-    python_path: list[str] = attrs.Factory(list)
     pre_cmd: str = ""
     post_cmd: str = ""
     mounts: list[Mount] = attrs.Factory(list)

@@ -18,5 +18,7 @@ class Capability(str, enum.Enum):
     ARTIFACT_COPY = "artifact_copy"
     #: Jobs can use GPUs.
     GPU = "gpu"
-    #: The runtime has an API: it can run, inspect and stop containers directly.
+    #: The runtime has an API: it can run, wait for, inspect, read and stop containers directly.
     DIRECT_RUN = "direct_run"
+    #: The runtime bind-mounts host paths: a job sees its folder at /job and results at /results.
+    MOUNTS = "mounts"

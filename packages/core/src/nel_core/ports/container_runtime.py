@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 from nel_core.models.domain import ContainerSpec, StateReport
@@ -33,6 +33,16 @@ class ContainerRuntime(abc.ABC):
             PreflightError: when it does not, saying why.
         """
 
+    def prepare(self, spec: ContainerSpec) -> None:
+        """Make what ``spec`` needs available where it runs, once: its image, or an environment.
+
+        Safe to call from several processes at once; a second call finds the work done.
+
+        Raises:
+            PreflightError: when the image is missing (NEL never pulls without being told to).
+            ContainerError: when the environment cannot be built.
+        """
+
     def run(self, spec: ContainerSpec) -> str:
         """Start ``spec`` detached and return its handle (needs DIRECT_RUN)."""
         raise self._unsupported("run")
@@ -40,6 +50,14 @@ class ContainerRuntime(abc.ABC):
     def inspect(self, handles: Sequence[str]) -> dict[str, StateReport]:
         """States of many containers in one call (needs DIRECT_RUN)."""
         raise self._unsupported("inspect")
+
+    def wait(self, handle: str) -> int:
+        """Block until the container ends; return its exit code (needs DIRECT_RUN)."""
+        raise self._unsupported("wait for")
+
+    def logs(self, handle: str, *, follow: bool = False) -> Iterator[str]:
+        """The container's output; with ``follow``, as it comes until it ends (needs DIRECT_RUN)."""
+        raise self._unsupported("read the logs of")
 
     def stop(self, handle: str) -> None:
         """Stop and remove one container (needs DIRECT_RUN); stopping a gone one is fine."""

@@ -31,8 +31,19 @@ class EndpointProvider(abc.ABC):
     def endpoint(self, config: RunConfig, spec: EndpointSpec | None) -> Endpoint:
         """Where the harness sends requests once the server (if any) is up."""
 
+    def prepare(self, spec: EndpointSpec) -> None:
+        """Build what the server needs once (an environment, an image check), before any job starts.
+
+        Raises:
+            EndpointError: when it cannot be built.
+        """
+
     def start(self, spec: EndpointSpec, workdir: Path) -> str:
-        """Start the server detached; return a handle. Logs go into ``workdir``."""
+        """Start the server detached; return a handle. Logs go into ``workdir``.
+
+        ``workdir`` is the invocation's folder; the server's own environment values are in its
+        ``deployment.env`` (sourced by the server alone).
+        """
         from nel_core.errors import EndpointError
 
         raise EndpointError(f"endpoint provider '{self.name}' cannot start servers")

@@ -17,11 +17,15 @@ __all__ = ["RenderedJob", "Scheduler"]
 
 @attrs.frozen(kw_only=True)
 class RenderedJob:
-    """A job ready to submit: its directory, holding its entry script and files."""
+    """A job ready to submit: its directory, holding its entry script and files.
+
+    ``arguments`` are passed to the script (a supervisor's job folders, say).
+    """
 
     job_id: str
     job_dir: Path
     script: Path
+    arguments: list[str] = attrs.Factory(list)
 
 
 class Scheduler(abc.ABC):

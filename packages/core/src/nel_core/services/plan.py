@@ -51,6 +51,10 @@ def plan_run(
     """
     tasks = _select(config.evaluation.tasks, task_filter, catalog)
     endpoint_spec = provider.plan(config, config.deployment)
+    if endpoint_spec is not None:
+        # The server's container (where it has one) says which invocation it serves.
+        labels = {**endpoint_spec.labels, "nel.invocation": invocation_id, "nel.role": "deployment"}
+        endpoint_spec = attrs.evolve(endpoint_spec, labels=labels)
     endpoint = provider.endpoint(config, endpoint_spec)
     jobs = [
         _job_spec(index, task, entry, config, endpoint)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import attrs
 
+from nel_core.layout import EXIT, KILLED, PRE_START, REASON, RUNNING
 from nel_core.models.domain import JobState, StateReport
 from nel_core.models.results import JobResults
 from nel_core.yamlish import YamlError, load
@@ -30,11 +31,6 @@ __all__ = [
     "read_results",
 ]
 
-PRE_START = "stage.pre-start"
-RUNNING = "stage.running"
-EXIT = "stage.exit"
-KILLED = "stage.killed"
-REASON = "stage.reason"
 
 
 @attrs.frozen(kw_only=True)

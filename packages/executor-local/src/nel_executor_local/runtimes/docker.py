@@ -17,7 +17,7 @@ from nel_core.models.domain import ContainerSpec, JobState, StateReport
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.container_runtime import ContainerRuntime
 
-__all__ = ["DockerRuntime"]
+__all__ = ["DockerRuntime", "PodmanRuntime"]
 
 _DEFAULT_HOST = "unix:///var/run/docker.sock"
 # Registry prefixes an engine may put before an image's short name: Podman names images
@@ -89,7 +89,11 @@ class DockerRuntime(ContainerRuntime):
     """
 
     name: ClassVar[str] = "docker"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.DIRECT_RUN})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.DIRECT_RUN, Capability.MOUNTS, Capability.GPU}
+    )
+    #: The socket used when neither ``base_url`` nor ``DOCKER_HOST`` names one.
+    default_host: ClassVar[str] = _DEFAULT_HOST
 
     def __init__(self, base_url: str | None = None, *, stop_timeout: int = 5, timeout: int = 30) -> None:
         self.base_url = base_url
@@ -100,13 +104,14 @@ class DockerRuntime(ContainerRuntime):
     @property
     def url(self) -> str:
         """The socket this runtime talks to."""
-        return self.base_url or os.environ.get("DOCKER_HOST") or _DEFAULT_HOST
+        return self.base_url or os.environ.get("DOCKER_HOST") or self.default_host
 
     # ------------------------------------------------------------------ the shell face
 
     def render(self, spec: ContainerSpec) -> list[str]:
         """``docker [--host URL] run --rm ...`` for ``spec``: env by name only, never values."""
-        argv = ["docker", *(["--host", self.base_url] if self.base_url else []), "run", "--rm"]
+        host = self.base_url or (None if os.environ.get("DOCKER_HOST") else self._implicit_host())
+        argv = ["docker", *(["--host", host] if host else []), "run", "--rm"]
         if spec.name:
             argv += ["--name", spec.name]
         for key, value in spec.labels.items():
@@ -123,6 +128,10 @@ class DockerRuntime(ContainerRuntime):
         if spec.workdir:
             argv += ["-w", spec.workdir]
         return [*argv, spec.image, *spec.command]
+
+    def _implicit_host(self) -> str | None:
+        """The socket to name on a command line when nothing else names one (the CLI's own default: none)."""
+        return None if self.default_host == _DEFAULT_HOST else self.default_host
 
     @staticmethod
     def _gpus_flag(gpus: int | str | None) -> str | None:
@@ -151,8 +160,8 @@ class DockerRuntime(ContainerRuntime):
             import docker
 
             try:
-                if self.base_url:
-                    self._client = docker.DockerClient(base_url=self.base_url, timeout=self.timeout)
+                if self.base_url or not os.environ.get("DOCKER_HOST"):
+                    self._client = docker.DockerClient(base_url=self.url, timeout=self.timeout)
                 else:
                     self._client = docker.from_env(timeout=self.timeout)
             except Exception as exc:  # the SDK raises DockerException or requests' errors
@@ -176,7 +185,23 @@ class DockerRuntime(ContainerRuntime):
         except Exception as exc:  # the SDK raises its APIError or requests' errors
             raise PreflightError(f"no container engine answers at {self.url}: {_why(exc)}", hint=hint) from exc
 
-    def image_present(self, image: str) -> bool:
+    def prepare(self, spec: ContainerSpec) -> None:
+        """Check that the spec's image is on the engine (it is never pulled).
+
+        Raises:
+            PreflightError: when the image is missing or the engine cannot be asked.
+        """
+        try:
+            present = self._image_present(spec.image)
+        except ContainerError as exc:
+            raise PreflightError(exc.message, hint=exc.hint) from exc
+        if not present:
+            raise PreflightError(
+                f"image {spec.image} is not present on {self.url}",
+                hint="build or pull it first, or set execution.runtime=process",
+            )
+
+    def _image_present(self, image: str) -> bool:
         """Whether ``image`` is on the engine (never pulls); short names match prefixed ones.
 
         Raises:
@@ -331,7 +356,7 @@ class DockerRuntime(ContainerRuntime):
             if all((entry.get("Labels") or {}).get(k) == v for k, v in wanted.items())
         ]
 
-    def logs(self, handle: str, follow: bool = False) -> Iterator[str]:
+    def logs(self, handle: str, *, follow: bool = False) -> Iterator[str]:
         """The container's output (stdout and stderr), as it comes when ``follow``.
 
         Raises:
@@ -349,3 +374,10 @@ class DockerRuntime(ContainerRuntime):
         tail = decoder.decode(b"", final=True)
         if tail:
             yield tail
+
+
+class PodmanRuntime(DockerRuntime):
+    """Podman through its Docker-compatible socket (``podman system service``)."""
+
+    name: ClassVar[str] = "podman"
+    default_host: ClassVar[str] = "unix:///run/podman/podman.sock"

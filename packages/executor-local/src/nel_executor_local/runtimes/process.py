@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import importlib.util
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -93,33 +94,48 @@ class VenvManager:
             )
 
 
-def local_harness_path(home: Path, package: str, *, install: bool = False) -> Path | None:
-    """Where the ``core_evals`` folders of ``package`` (installed beside NEL) are copied.
+def local_harness_path(home: Path, requirement: str, *, install: bool = False) -> Path | None:
+    """Where the ``core_evals`` folders of a harness package installed beside NEL are copied.
 
-    Returns the folder to put on PYTHONPATH, or None when the package is not installed here.
-    The copy is made only with ``install`` (a dry run computes the path and writes nothing).
+    Returns the folder to put on PYTHONPATH, or None when ``requirement`` is not a bare name of
+    a harness package installed here. The copy is made only with ``install`` (a dry run computes
+    the path and writes nothing), under a lock, and published by an atomic rename: concurrent
+    first runs all find it complete.
     """
     from importlib import metadata
 
+    if not requirement or any(c in requirement for c in "<>=!~[]@; "):
+        return None
     try:
-        dist = metadata.distribution(package)
+        dist = metadata.distribution(requirement)
     except metadata.PackageNotFoundError:
         return None
-    target = home / "harnesses" / f"{package}-{dist.version}"
+    frameworks = sorted(
+        {str(f).split("/")[1] for f in dist.files or () if str(f).startswith("core_evals/") and str(f).count("/") > 1}
+    )
+    if not frameworks and "editable" in (dist.read_text("direct_url.json") or ""):
+        frameworks = _editable_frameworks()
+    if not frameworks:
+        return None
+    target = home / "harnesses" / f"{requirement}-{dist.version}"
     if not install or (target / _READY).exists():
         return target
-    frameworks = sorted(
-        {str(f).split("/")[1] for f in dist.files or () if str(f).startswith("core_evals/")}
-    )
-    for name in frameworks or _editable_frameworks():
-        spec = importlib.util.find_spec(f"core_evals.{name}")
-        if not (spec and spec.submodule_search_locations):
-            continue
-        source = Path(list(spec.submodule_search_locations)[0])
-        destination = target / "core_evals" / source.name
-        shutil.rmtree(destination, ignore_errors=True)
-        shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__"))
-    (target / _READY).write_text(package + "\n")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another nel may be copying the same harness
+        if (target / _READY).exists():
+            return target
+        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        for name in frameworks:
+            spec = importlib.util.find_spec(f"core_evals.{name}")
+            if not (spec and spec.submodule_search_locations):
+                continue
+            source = Path(list(spec.submodule_search_locations)[0])
+            shutil.copytree(source, partial / "core_evals" / source.name, ignore=shutil.ignore_patterns("__pycache__"))
+        (partial / _READY).write_text(requirement + "\n")
+        shutil.rmtree(target, ignore_errors=True)  # an incomplete copy of an older NEL
+        os.rename(partial, target)
     return target
 
 
@@ -133,13 +149,46 @@ def _editable_frameworks() -> list[str]:
 
 
 class ProcessRuntime(ContainerRuntime):
-    """Runs the command on the host, in the venv given by the spec's workdir-free environment."""
+    """Runs a spec's command on the host, without a container, in the environment of its requirements.
+
+    The spec's ``requirements`` are pip-installed once into a cached venv (its ``bin`` goes
+    first on PATH); requirements that are installed beside NEL itself (NEL's ``nel-harness``)
+    are put on PYTHONPATH from a copy instead. Env values come from the caller's environment;
+    mounts do not exist here (no MOUNTS capability): jobs use host paths.
+
+    Args:
+        home: ``NEL_HOME``, under which environments and harness copies are cached.
+    """
 
     name: ClassVar[str] = "process"
 
-    def __init__(self, venv: Path | None = None) -> None:
-        self.venv = venv
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.venvs = VenvManager(home)
+
+    def _split(self, spec: ContainerSpec) -> tuple[list[str], list[str]]:
+        """(pip requirements, harness packages installed beside NEL) of ``spec``."""
+        local = [r for r in spec.requirements if local_harness_path(self.home, r) is not None]
+        return [r for r in spec.requirements if r not in local], local
 
     def render(self, spec: ContainerSpec) -> list[str]:
-        # The command runs as is; the job script puts the venv's bin first on PATH.
-        return list(spec.command)
+        pip, local = self._split(spec)
+        exports = []
+        if pip:
+            exports.append(f'export PATH={shlex.quote(str(self.venvs.path_for(pip) / "bin"))}:"$PATH"')
+        paths = [str(local_harness_path(self.home, package)) for package in local]
+        if paths:
+            joined = shlex.quote(":".join(paths))
+            exports.append(f"export PYTHONPATH={joined}${{PYTHONPATH:+:$PYTHONPATH}}")
+        if spec.workdir:
+            exports.append(f"cd {shlex.quote(spec.workdir)}")
+        if not exports:
+            return list(spec.command)
+        return ["sh", "-c", "; ".join(exports) + '; exec "$@"', "nel-process", *spec.command]
+
+    def prepare(self, spec: ContainerSpec) -> None:
+        pip, local = self._split(spec)
+        if pip:
+            self.venvs.ensure(pip, label=" ".join(pip))
+        for package in local:
+            local_harness_path(self.home, package, install=True)

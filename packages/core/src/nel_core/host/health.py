@@ -1,7 +1,8 @@
-"""Wait for a server's health path: ``python -m nel_executor_local.health URL TIMEOUT [PID]``.
+"""Wait for a server's health path: ``python -m nel_core.host.health URL TIMEOUT [PID]``.
 
-Exit codes: 0 healthy, 1 the server process died, 2 not healthy within the timeout. Used by the
-supervisor script, with the interpreter NEL runs on.
+Exit codes: 0 healthy, 1 the server process died, 2 not healthy within the timeout. Batch
+scripts (an sbatch script, a supervisor in shell) call it with the interpreter NEL runs on;
+Python code calls :func:`wait_healthy` directly.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 
-from nel_executor_local.processes import running
+from nel_core.host.processes import running
 
 __all__ = ["answers", "wait_healthy"]
 

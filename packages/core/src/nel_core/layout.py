@@ -1,0 +1,52 @@
+"""The job directory's contract: the names every executor, job script and reader agree on.
+
+An invocation's folder (``<execution.output_dir>/<invocation id>/``) holds one folder per job
+(``<index>-<task>``, see :func:`nel_core.services.materialize.job_dir_name`). A job's folder holds:
+
+- ``run.sh``: its entry script (written by the executor; sources ``secrets.env``),
+- ``run_config.yml``: the harness's run config, passed where the command says ``{run_config}``,
+- ``secrets.env``: the job's environment values (mode 0600, sourced, never printed),
+- ``job.log``: what the job printed (stdout and stderr),
+- ``artifacts/``: the harness's output directory (``results.yml`` and friends),
+- the stage markers, written by the job itself as it goes (see :mod:`nel_core.services.stages`):
+  ``stage.pre-start``, ``stage.running``, ``stage.exit`` (the exit code), ``stage.reason`` (why
+  it failed, when the job knows), and ``stage.killed`` (written by whoever stops it on purpose),
+- ``job.pid``: ``<pid>:<start time>`` of the job's process group on the host that runs it.
+
+The harness command gets a free port for its adapter proxy in ``ADAPTER_PORT``, and
+``NEMO_EVALUATOR_TELEMETRY_LEVEL=0``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ADAPTER_PORT_VARIABLE",
+    "ARTIFACTS_DIR",
+    "EXIT",
+    "JOB_LOG",
+    "JOB_PID",
+    "KILLED",
+    "PRE_START",
+    "REASON",
+    "RUNNING",
+    "RUN_CONFIG_FILE",
+    "RUN_CONFIG_PLACEHOLDER",
+    "RUN_SCRIPT",
+    "SECRETS_FILE",
+]
+
+RUN_SCRIPT = "run.sh"
+RUN_CONFIG_FILE = "run_config.yml"
+#: Where a JobSpec's command names its run config; the executor puts the path as the job sees it.
+RUN_CONFIG_PLACEHOLDER = "{run_config}"
+SECRETS_FILE = "secrets.env"
+JOB_LOG = "job.log"
+ARTIFACTS_DIR = "artifacts"
+JOB_PID = "job.pid"
+ADAPTER_PORT_VARIABLE = "ADAPTER_PORT"
+
+PRE_START = "stage.pre-start"
+RUNNING = "stage.running"
+EXIT = "stage.exit"
+KILLED = "stage.killed"
+REASON = "stage.reason"

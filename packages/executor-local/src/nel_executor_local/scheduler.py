@@ -1,0 +1,111 @@
+"""The local Scheduler: scripts run detached on this host, in their own sessions.
+
+A handle is ``<pid>:<start time>@<script>``: the process (safe against pid reuse) and the
+script it runs, so any later process can answer for it. Beside the script, the scheduler keeps
+``<script stem>.log`` (what it printed), ``<script stem>.exit`` (its exit code, written when it
+ends) and ``<script stem>.cancelled`` (written by :meth:`LocalScheduler.cancel`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from nel_core.errors import SchedulingError
+from nel_core.host.processes import alive, spawn_detached, stop_group
+from nel_core.models.domain import JobState, StateReport
+from nel_core.ports.capabilities import Capability
+from nel_core.ports.scheduler import RenderedJob, Scheduler
+
+__all__ = ["LocalScheduler"]
+
+# Runs the script, then records its exit code atomically (a SIGKILL of the group leaves none).
+_WRAPPER = 'bash "$@"; rc=$?; echo "$rc" > "$NEL_EXIT.tmp" && mv "$NEL_EXIT.tmp" "$NEL_EXIT"; exit "$rc"'
+
+
+def _files(script: Path) -> tuple[Path, Path, Path]:
+    return (
+        script.with_name(script.stem + ".log"),
+        script.with_name(script.stem + ".exit"),
+        script.with_name(script.stem + ".cancelled"),
+    )
+
+
+def _parse(handle: str) -> tuple[str, Path] | None:
+    process, at, script = handle.partition("@")
+    if not at or ":" not in process or not script:
+        return None
+    return process, Path(script)
+
+
+class LocalScheduler(Scheduler):
+    """Runs each submitted script detached (it outlives the CLI) and tracks it by its handle."""
+
+    name: ClassVar[str] = "local"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.LOG_STREAMING})
+
+    def submit(self, job: RenderedJob) -> str:
+        log, exit_file, cancelled = _files(job.script)
+        exit_file.unlink(missing_ok=True)
+        cancelled.unlink(missing_ok=True)
+        argv = ["bash", "-c", _WRAPPER, "nel-local", str(job.script), *job.arguments]
+        env = {**os.environ, "NEL_EXIT": str(exit_file)}
+        try:
+            process = spawn_detached(argv, cwd=job.job_dir, log=log, env=env)
+        except OSError as exc:
+            raise SchedulingError(f"cannot start {job.script}: {exc}") from exc
+        return f"{process}@{job.script}"
+
+    def states(self, handles: Sequence[str]) -> dict[str, StateReport]:
+        return {handle: self._state(handle) for handle in handles}
+
+    @staticmethod
+    def _state(handle: str) -> StateReport:
+        parsed = _parse(handle)
+        if parsed is None or not parsed[1].parent.is_dir():
+            return StateReport(state=JobState.UNKNOWN, reason=f"no local job {handle!r}")
+        process, script = parsed
+        if alive(process):
+            return StateReport(state=JobState.RUNNING)
+        _, exit_file, cancelled = _files(script)
+        if cancelled.exists():
+            return StateReport(state=JobState.KILLED, reason="cancelled")
+        try:
+            code = int(exit_file.read_text().strip())
+        except (OSError, ValueError):
+            return StateReport(state=JobState.FAILED, reason=f"{script.name} ended without an exit status")
+        if code == 0:
+            return StateReport(state=JobState.SUCCESS, exit_code=0)
+        return StateReport(state=JobState.FAILED, reason=f"{script.name} exited with code {code}", exit_code=code)
+
+    def cancel(self, handle: str) -> None:
+        parsed = _parse(handle)
+        if parsed is None:
+            return
+        process, script = parsed
+        if alive(process):
+            _files(script)[2].write_text(f"{time.time():.0f}\n")
+        stop_group(process)
+
+    def logs(self, handle: str, *, follow: bool = False) -> Iterator[str]:
+        parsed = _parse(handle)
+        if parsed is None:
+            raise SchedulingError(f"no local job {handle!r}")
+        process, script = parsed
+        log = _files(script)[0]
+        position = 0
+        while True:
+            running = alive(process)
+            if log.exists():
+                with open(log, errors="replace") as stream:
+                    stream.seek(position)
+                    chunk = stream.read()
+                    position = stream.tell()
+                if chunk:
+                    yield chunk
+            if not follow or not running:
+                return
+            time.sleep(0.2)
