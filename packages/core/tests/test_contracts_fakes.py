@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from nel_core.converter import structure_run_config
 from nel_core.errors import NotFoundError
 from nel_core.models.config import RunConfig
+from nel_core.models.domain import Job
 from nel_core.ports.container_runtime import ContainerRuntime
 from nel_core.ports.endpoint_provider import EndpointProvider
+from nel_core.ports.executor import Executor, ExecutorSpec
 from nel_core.ports.invocation_store import InvocationStore
 from nel_core.ports.result_exporter import ResultExporter
 from nel_core.ports.scheduler import RenderedJob, Scheduler
 from nel_core.store import SqliteInvocationStore
 from nel_core.testing import (
+    FAKE_EXECUTOR_SPEC,
     FakeContainerRuntime,
     FakeEndpointProvider,
     FakeExecutionConfig,
+    FakeExecutor,
     FakeResultExporter,
     FakeScheduler,
     InMemoryInvocationStore,
+    reset_fake_backends,
     run_config_data,
 )
 from nel_core.testing.contracts import (
     ContainerRuntimeContract,
     EndpointProviderContract,
+    ExecutorContract,
     InvocationStoreContract,
     ResultExporterContract,
     SchedulerContract,
@@ -125,3 +132,22 @@ class TestSqliteInvocationStoreContract(InvocationStoreContract):
         with pytest.raises(NotFoundError):
             store.get_invocation("0000")
         assert not home.exists()
+
+
+class TestFakeExecutorContract(ExecutorContract):
+    """The fake executor, its jobs held running until the contract releases them."""
+
+    log_line = "started"
+
+    @pytest.fixture
+    def executor_spec(self) -> ExecutorSpec:
+        reset_fake_backends()
+        return FAKE_EXECUTOR_SPEC
+
+    @pytest.fixture
+    def execution(self, tmp_path: Path) -> dict[str, Any]:
+        return {"type": "fake", "output_dir": str(tmp_path / "out"), "auto_finish": False}
+
+    def release(self, executor: Executor, job: Job, exit_code: int) -> None:
+        assert isinstance(executor, FakeExecutor)
+        executor.finish(job, succeed=exit_code == 0, exit_code=exit_code)

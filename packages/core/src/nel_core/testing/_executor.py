@@ -17,6 +17,7 @@ from typing import ClassVar
 import attrs
 
 from nel_core.errors import PreflightError, SchedulingError
+from nel_core.layout import RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, Mount, StateReport
 from nel_core.ports.capabilities import Capability
@@ -135,7 +136,7 @@ class FakeExecutor(Executor):
     def container_spec(self, spec: JobSpec, job_dir: Path) -> ContainerSpec:
         """The container that runs the harness of ``spec``."""
         paths = self.job_paths(spec, job_dir)
-        command = spec.command.format(run_config=f"{paths.job_dir}/run_config.yml")
+        command = spec.command.replace(RUN_CONFIG_PLACEHOLDER, f"{paths.job_dir}/{RUN_CONFIG_FILE}")
         if spec.post_cmd:
             command = f"{command}; rc=$?; {spec.post_cmd}; exit $rc"
         if spec.pre_cmd:
@@ -230,9 +231,13 @@ class FakeExecutor(Executor):
 
     # ----------------------------------------------------------------- controls for tests
 
-    def finish(self, job: Job, *, succeed: bool = True) -> None:
-        """End a running job as its harness would: a score (or none) and an exit code."""
-        self._end(job.handle, Path(job.job_dir), succeed=succeed)
+    def finish(self, job: Job, *, succeed: bool = True, exit_code: int | None = None) -> None:
+        """End a running job as its harness would: a score (or none) and an exit code.
+
+        Args:
+            exit_code: The harness's exit code (default: 0 when it succeeds, else 1).
+        """
+        self._end(job.handle, Path(job.job_dir), succeed=succeed, exit_code=exit_code)
 
     def _submit(self, job: RenderedJob) -> str:
         """Submit ``job`` and play it: it starts, and ends at once unless ``auto_finish`` is off."""
@@ -244,8 +249,9 @@ class FakeExecutor(Executor):
             self._end(handle, job.job_dir, succeed=self.settings.jobs_succeed)
         return handle
 
-    def _end(self, handle: str, job_dir: Path, *, succeed: bool) -> None:
-        exit_code = 0 if succeed else 1
+    def _end(self, handle: str, job_dir: Path, *, succeed: bool, exit_code: int | None = None) -> None:
+        if exit_code is None:
+            exit_code = 0 if succeed else 1
         if succeed:
             task = job_dir.name.partition("-")[2] or "task"
             write_results(job_dir / "artifacts", task, {"accuracy": 1.0})

@@ -16,6 +16,7 @@ These modules import pytest; nothing else in nel-core does.
 
 from nel_core.testing.contracts.container_runtime import ContainerRuntimeContract
 from nel_core.testing.contracts.endpoint_provider import EndpointProviderContract
+from nel_core.testing.contracts.executor import ExecutorContract
 from nel_core.testing.contracts.invocation_store import InvocationStoreContract
 from nel_core.testing.contracts.result_exporter import ResultExporterContract
 from nel_core.testing.contracts.scheduler import SchedulerContract
@@ -23,6 +24,7 @@ from nel_core.testing.contracts.scheduler import SchedulerContract
 __all__ = [
     "ContainerRuntimeContract",
     "EndpointProviderContract",
+    "ExecutorContract",
     "InvocationStoreContract",
     "ResultExporterContract",
     "SchedulerContract",
