@@ -155,7 +155,11 @@ class JobSpec:
 
 @attrs.frozen(kw_only=True)
 class Invocation:
-    """One ``nel run``: its id, executor and the config it ran with (references, never secrets)."""
+    """One ``nel run``: its id, executor and the config it ran with (references, never secrets).
+
+    ``status`` is how far its launch got: ``submitting`` (recorded before anything was started),
+    ``submitted``, or ``failed_to_submit``.
+    """
 
     id: str
     executor: str
@@ -163,6 +167,7 @@ class Invocation:
     created_at: float
     config: dict[str, Any] = attrs.Factory(dict)
     data: dict[str, Any] = attrs.Factory(dict)
+    status: str = "submitted"
 
 
 @attrs.frozen(kw_only=True)

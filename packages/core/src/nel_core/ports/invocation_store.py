@@ -60,6 +60,21 @@ class InvocationStore(abc.ABC):
     def update_invocation_data(self, invocation_id: str, data: dict[str, Any]) -> None:
         """Merge ``data`` into the invocation's executor data."""
 
+    @abc.abstractmethod
+    def set_invocation_status(self, invocation_id: str, status: str) -> None:
+        """Record how far the invocation's launch got (see :class:`Invocation`'s ``status``).
+
+        Raises:
+            NotFoundError: when no invocation has that id.
+        """
+
+    @abc.abstractmethod
+    def remove(self, invocation_id: str) -> None:
+        """Delete the invocation with that exact id and its jobs (an unknown id changes nothing).
+
+        A launch that failed before anything started rolls its record back with this.
+        """
+
     def resolve(self, id_or_prefix: str) -> tuple[Invocation, list[Job]]:
         """An invocation id (or prefix) or a job id: the invocation and the jobs it names.
 

@@ -1,7 +1,9 @@
 """The default InvocationStore: SQLite under ``NEL_HOME`` (``~/.nel`` unless set).
 
 WAL journaling and a busy timeout make it safe for several ``nel`` processes at once; the
-database is opened lazily, on first use, never at import time.
+database is opened lazily, on first use, never at import time. Opening a database written by an
+older NEL migrates it in place (see :mod:`nel_core.store._migrations`). Rows are read and written
+by column name, so a column added later never shifts what the others mean.
 """
 
 from __future__ import annotations
@@ -19,36 +21,27 @@ from typing import Any
 from nel_core.errors import NotFoundError, StoreError
 from nel_core.models.domain import Invocation, Job, JobState
 from nel_core.ports.invocation_store import InvocationStore
+from nel_core.store._migrations import check_version, migrate
 
 __all__ = ["SqliteInvocationStore", "default_home"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS invocations (
-    id TEXT PRIMARY KEY,
-    executor TEXT NOT NULL,
-    output_dir TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    config TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    invocation_id TEXT NOT NULL REFERENCES invocations(id),
-    idx INTEGER NOT NULL,
-    task_name TEXT NOT NULL,
-    executor TEXT NOT NULL,
-    job_dir TEXT NOT NULL,
-    state TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    handle TEXT NOT NULL,
-    exit_code INTEGER,
-    updated_at REAL NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_invocation ON jobs(invocation_id, idx);
-CREATE INDEX IF NOT EXISTS invocations_by_time ON invocations(created_at);
-"""
-
+_INVOCATION_COLUMNS = ("id", "executor", "output_dir", "created_at", "config", "data", "status")
+_JOB_COLUMNS = (
+    "id",
+    "invocation_id",
+    "idx",
+    "task_name",
+    "executor",
+    "job_dir",
+    "state",
+    "reason",
+    "handle",
+    "exit_code",
+    "updated_at",
+    "data",
+)
+_SELECT_INVOCATIONS = f"SELECT {', '.join(_INVOCATION_COLUMNS)} FROM invocations"
+_SELECT_JOBS = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
 
 _OPEN_TIMEOUT = 30.0
 
@@ -71,9 +64,13 @@ class SqliteInvocationStore(InvocationStore):
         if self._connection is None:
             if not write and not self.path.exists():
                 # Nothing recorded yet, and reading must not create files: read an empty store.
-                empty = sqlite3.connect(":memory:")
-                empty.executescript(_SCHEMA)
-                yield empty
+                empty = sqlite3.connect(":memory:", isolation_level=None)
+                empty.row_factory = sqlite3.Row
+                try:
+                    migrate(empty, ":memory:")
+                    yield empty
+                finally:
+                    empty.close()
                 return
             self._connection = self._open()
         try:
@@ -107,14 +104,17 @@ class SqliteInvocationStore(InvocationStore):
         connection = sqlite3.connect(self.path, timeout=_OPEN_TIMEOUT, isolation_level=None)
         try:
             connection.execute(f"PRAGMA busy_timeout = {int(_OPEN_TIMEOUT * 1000)}")
+            # A newer NEL's file is refused before anything is written, even the journal mode.
+            check_version(connection, self.path)
             # WAL is a property of the file: only its first user switches it.
             if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
-            connection.executescript(_SCHEMA)
+            migrate(connection, self.path)
         except BaseException:
             connection.close()
             raise
+        connection.row_factory = sqlite3.Row
         connection.isolation_level = "IMMEDIATE"  # writers take the lock up front
         return connection
 
@@ -129,35 +129,17 @@ class SqliteInvocationStore(InvocationStore):
     def add(self, invocation: Invocation, jobs: Sequence[Job]) -> None:
         with self._db(write=True) as db:
             try:
-                db.execute(
-                    "INSERT INTO invocations VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        invocation.id,
-                        invocation.executor,
-                        invocation.output_dir,
-                        invocation.created_at,
-                        json.dumps(invocation.config),
-                        json.dumps(invocation.data),
-                    ),
-                )
+                db.execute(_insert("invocations", _INVOCATION_COLUMNS), _invocation_row(invocation))
             except sqlite3.IntegrityError as exc:
                 raise StoreError(f"invocation id {invocation.id} is already recorded") from exc
-            db.executemany("INSERT INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", map(_job_row, jobs))
+            db.executemany(_insert("jobs", _JOB_COLUMNS), map(_job_row, jobs))
 
     def update_job(self, job: Job) -> None:
         with self._db(write=True) as db:
             db.execute(
-                "UPDATE jobs SET state=?, reason=?, handle=?, exit_code=?, updated_at=?, data=?"
-                " WHERE id=?",
-                (
-                    job.state.value,
-                    job.reason,
-                    job.handle,
-                    job.exit_code,
-                    job.updated_at or time.time(),
-                    json.dumps(job.data),
-                    job.id,
-                ),
+                "UPDATE jobs SET state=:state, reason=:reason, handle=:handle,"
+                " exit_code=:exit_code, updated_at=:updated_at, data=:data WHERE id=:id",
+                _job_row(job),
             )
 
     def update_invocation_data(self, invocation_id: str, data: dict[str, Any]) -> None:
@@ -165,21 +147,34 @@ class SqliteInvocationStore(InvocationStore):
             row = db.execute("SELECT data FROM invocations WHERE id=?", (invocation_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no invocation {invocation_id}")
-            merged = {**json.loads(row[0]), **data}
+            merged = {**json.loads(row["data"]), **data}
             db.execute(
                 "UPDATE invocations SET data=? WHERE id=?", (json.dumps(merged), invocation_id)
             )
+
+    def set_invocation_status(self, invocation_id: str, status: str) -> None:
+        with self._db(write=True) as db:
+            cursor = db.execute(
+                "UPDATE invocations SET status=? WHERE id=?", (status, invocation_id)
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"no invocation {invocation_id}")
+
+    def remove(self, invocation_id: str) -> None:
+        with self._db(write=True) as db:
+            db.execute("DELETE FROM jobs WHERE invocation_id=?", (invocation_id,))
+            db.execute("DELETE FROM invocations WHERE id=?", (invocation_id,))
 
     # ------------------------------------------------------------------------------- reading
 
     def invocation_ids(self) -> set[str]:
         with self._db() as db:
-            return {row[0] for row in db.execute("SELECT id FROM invocations")}
+            return {row["id"] for row in db.execute("SELECT id FROM invocations")}
 
     def get_invocation(self, id_or_prefix: str) -> Invocation:
         with self._db() as db:
             rows = db.execute(
-                "SELECT * FROM invocations WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
+                _SELECT_INVOCATIONS + " WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
                 (_prefix(id_or_prefix),),
             ).fetchall()
         return _invocation(_one(rows, id_or_prefix, "invocation"))
@@ -187,7 +182,7 @@ class SqliteInvocationStore(InvocationStore):
     def list_invocations(
         self, *, since: float | None = None, executor: str | None = None
     ) -> list[Invocation]:
-        query = "SELECT * FROM invocations WHERE 1=1"
+        query = _SELECT_INVOCATIONS + " WHERE 1=1"
         params: list[Any] = []
         if since is not None:
             query += " AND created_at >= ?"
@@ -202,19 +197,25 @@ class SqliteInvocationStore(InvocationStore):
     def jobs(self, invocation_id: str) -> list[Job]:
         with self._db() as db:
             rows = db.execute(
-                "SELECT * FROM jobs WHERE invocation_id=? ORDER BY idx", (invocation_id,)
+                _SELECT_JOBS + " WHERE invocation_id=? ORDER BY idx", (invocation_id,)
             ).fetchall()
         return [_job(row) for row in rows]
 
     def get_job(self, id_or_prefix: str) -> Job:
         with self._db() as db:
             rows = db.execute(
-                "SELECT * FROM jobs WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id = ? DESC LIMIT 2",
+                _SELECT_JOBS + " WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id = ? DESC LIMIT 2",
                 (id_or_prefix, _prefix(id_or_prefix), id_or_prefix),
             ).fetchall()
-        if len(rows) == 2 and rows[0][0] == id_or_prefix:
+        if len(rows) == 2 and rows[0]["id"] == id_or_prefix:
             rows = rows[:1]
         return _job(_one(rows, id_or_prefix, "job"))
+
+
+def _insert(table: str, columns: Sequence[str]) -> str:
+    names = ", ".join(columns)
+    values = ", ".join(f":{column}" for column in columns)
+    return f"INSERT INTO {table} ({names}) VALUES ({values})"
 
 
 def _prefix(text: str) -> str:
@@ -230,46 +231,59 @@ def _one(rows: list[Any], key: str, kind: str) -> Any:
     return rows[0]
 
 
-def _invocation(row: Any) -> Invocation:
+def _invocation_row(invocation: Invocation) -> dict[str, Any]:
+    return {
+        "id": invocation.id,
+        "executor": invocation.executor,
+        "output_dir": invocation.output_dir,
+        "created_at": invocation.created_at,
+        "config": json.dumps(invocation.config),
+        "data": json.dumps(invocation.data),
+        "status": invocation.status,
+    }
+
+
+def _invocation(row: sqlite3.Row) -> Invocation:
     return Invocation(
-        id=row[0],
-        executor=row[1],
-        output_dir=row[2],
-        created_at=row[3],
-        config=json.loads(row[4]),
-        data=json.loads(row[5]),
+        id=row["id"],
+        executor=row["executor"],
+        output_dir=row["output_dir"],
+        created_at=row["created_at"],
+        config=json.loads(row["config"]),
+        data=json.loads(row["data"]),
+        status=row["status"],
     )
 
 
-def _job_row(job: Job) -> tuple[Any, ...]:
-    return (
-        job.id,
-        job.invocation_id,
-        job.index,
-        job.task_name,
-        job.executor,
-        job.job_dir,
-        job.state.value,
-        job.reason,
-        job.handle,
-        job.exit_code,
-        job.updated_at or time.time(),
-        json.dumps(job.data),
-    )
+def _job_row(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "invocation_id": job.invocation_id,
+        "idx": job.index,
+        "task_name": job.task_name,
+        "executor": job.executor,
+        "job_dir": job.job_dir,
+        "state": job.state.value,
+        "reason": job.reason,
+        "handle": job.handle,
+        "exit_code": job.exit_code,
+        "updated_at": job.updated_at or time.time(),
+        "data": json.dumps(job.data),
+    }
 
 
-def _job(row: Any) -> Job:
+def _job(row: sqlite3.Row) -> Job:
     return Job(
-        id=row[0],
-        invocation_id=row[1],
-        index=row[2],
-        task_name=row[3],
-        executor=row[4],
-        job_dir=row[5],
-        state=JobState(row[6]),
-        reason=row[7],
-        handle=row[8],
-        exit_code=row[9],
-        updated_at=row[10],
-        data=json.loads(row[11]),
+        id=row["id"],
+        invocation_id=row["invocation_id"],
+        index=row["idx"],
+        task_name=row["task_name"],
+        executor=row["executor"],
+        job_dir=row["job_dir"],
+        state=JobState(row["state"]),
+        reason=row["reason"],
+        handle=row["handle"],
+        exit_code=row["exit_code"],
+        updated_at=row["updated_at"],
+        data=json.loads(row["data"]),
     )

@@ -89,6 +89,20 @@ class InMemoryInvocationStore(InvocationStore):
             merged = json.loads(json.dumps({**invocation.data, **data}))
             self._invocations[invocation_id] = attrs.evolve(invocation, data=merged)
 
+    def set_invocation_status(self, invocation_id: str, status: str) -> None:
+        with self._lock:
+            invocation = self._invocations.get(invocation_id)
+            if invocation is None:
+                raise NotFoundError(f"no invocation {invocation_id}")
+            self._invocations[invocation_id] = attrs.evolve(invocation, status=status)
+
+    def remove(self, invocation_id: str) -> None:
+        with self._lock:
+            self._invocations.pop(invocation_id, None)
+            self._jobs = {
+                key: job for key, job in self._jobs.items() if job.invocation_id != invocation_id
+            }
+
 
 def _copy_invocation(invocation: Invocation) -> Invocation:
     return attrs.evolve(

@@ -203,3 +203,57 @@ class InvocationStoreContract:
         jobs[0].data["index"] = 99
         assert store.get_invocation("0c0c0001").data == {"k": [1]}
         assert store.get_job("0c0c0001.0").data == {"index": 0}
+
+    def test_status_reads_back(self, store: InvocationStore) -> None:
+        """An invocation's status is recorded as given; one built without it reads 'submitted'."""
+        submitting = attrs.evolve(make_invocation("0d0d0001"), status="submitting")
+        store.add(submitting, make_jobs(submitting, 1))
+        self._add(store, "0d0d0002")
+        for reader in (store, self.reopen(store)):
+            assert reader.get_invocation("0d0d0001") == submitting
+            assert reader.get_invocation("0d0d0002").status == "submitted"
+
+    def test_set_invocation_status_persists(self, store: InvocationStore) -> None:
+        """set_invocation_status changes that invocation's status only; every handle reads it."""
+        invocation = attrs.evolve(make_invocation("0e0e0001", data={"k": 1}), status="submitting")
+        jobs = make_jobs(invocation, 2)
+        store.add(invocation, jobs)
+        other, _ = self._add(store, "0e0e0002")
+        for status in ("submitted", "failed_to_submit"):
+            store.set_invocation_status("0e0e0001", status)
+            for reader in (store, self.reopen(store)):
+                assert reader.get_invocation("0e0e0001") == attrs.evolve(invocation, status=status)
+                assert reader.jobs("0e0e0001") == jobs
+                assert reader.get_invocation("0e0e0002") == other
+
+    def test_set_invocation_status_of_unknown_id_fails(self, store: InvocationStore) -> None:
+        """set_invocation_status of an id that is not recorded (a prefix included) raises NotFoundError."""
+        self._add(store, "0f0f0001")
+        for key in ("nothere1", "0f0f"):
+            with pytest.raises(NotFoundError):
+                store.set_invocation_status(key, "failed_to_submit")
+        assert store.get_invocation("0f0f0001").status == "submitted"
+
+    def test_remove_deletes_invocation_and_its_jobs(self, store: InvocationStore) -> None:
+        """remove() deletes the invocation and its jobs, keeps the others, and frees the id."""
+        invocation, jobs = self._add(store, "1a1a0001", 3)
+        other, other_jobs = self._add(store, "1a1a0002", 2)
+        store.remove("1a1a0001")
+        for reader in (store, self.reopen(store)):
+            assert reader.invocation_ids() == {"1a1a0002"}
+            assert reader.list_invocations() == [other]
+            assert reader.jobs("1a1a0001") == []
+            assert reader.jobs("1a1a0002") == other_jobs
+            with pytest.raises(NotFoundError):
+                reader.get_invocation("1a1a0001")
+            with pytest.raises(NotFoundError):
+                reader.get_job("1a1a0001.0")
+        store.add(invocation, jobs)
+        assert store.resolve("1a1a0001") == (invocation, jobs)
+
+    def test_remove_of_unknown_id_changes_nothing(self, store: InvocationStore) -> None:
+        """remove() of an id that is not recorded, or of a mere prefix, deletes nothing."""
+        invocation, jobs = self._add(store, "1b1b0001", 2)
+        store.remove("nothere1")
+        store.remove("1b1b")
+        assert store.resolve("1b1b0001") == (invocation, jobs)
