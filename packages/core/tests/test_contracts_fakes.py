@@ -53,6 +53,10 @@ class TestFakeContainerRuntimeContract(ContainerRuntimeContract):
         assert isinstance(runtime, FakeContainerRuntime)
         runtime.exit(handle, exit_code)
 
+    def let_print(self, runtime: ContainerRuntime, handle: str, text: str) -> None:
+        assert isinstance(runtime, FakeContainerRuntime)
+        runtime.emit(handle, text)
+
 
 class TestFakeSchedulerContract(SchedulerContract):
     """FakeScheduler against the scheduler contract (its jobs print the contract's output)."""

@@ -13,14 +13,11 @@ when the engine does not have it. Containers use host networking (no bridge exis
 from __future__ import annotations
 
 import http.server
-import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -36,61 +33,8 @@ from nel_executor_local.runtimes.docker import DockerRuntime
 
 pytestmark = pytest.mark.integration
 
-ENGINES = {"docker": "NEL_TEST_DOCKER_HOST", "podman": "NEL_TEST_PODMAN_HOST"}
 IMAGE = "local/busybox:latest"
 TEST_LABEL = "nel.test"
-
-try:  # the contract suite of the port, when nel-core ships it
-    from nel_core.testing.contracts.container_runtime import ContainerRuntimeContract
-except ImportError:  # pragma: no cover - depends on the installed nel-core
-    ContainerRuntimeContract = None  # type: ignore[assignment,misc]
-
-
-def _busybox_rootfs_tar() -> bytes:
-    """A rootfs with the host's static busybox and every applet linked (about 2 MB)."""
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    if not os.path.exists(busybox):
-        pytest.skip("local/busybox:latest is missing and no static busybox is here to build it")
-    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for folder, mode in (("bin", 0o755), ("etc", 0o755), ("tmp", 0o1777), ("root", 0o700)):
-            info = tarfile.TarInfo(folder)
-            info.type, info.mode = tarfile.DIRTYPE, mode
-            tar.addfile(info)
-        tar.add(busybox, arcname="bin/busybox")
-        for applet in applets.stdout.split():
-            if applet != "busybox":
-                link = tarfile.TarInfo(f"bin/{applet}")
-                link.type, link.linkname = tarfile.SYMTYPE, "busybox"
-                tar.addfile(link)
-        passwd = b"root:x:0:0:root:/root:/bin/sh\n"
-        info = tarfile.TarInfo("etc/passwd")
-        info.size = len(passwd)
-        tar.addfile(info, io.BytesIO(passwd))
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="module", params=sorted(ENGINES))
-def engine(request: pytest.FixtureRequest) -> str:
-    """The socket of one engine, with local/busybox:latest on it."""
-    variable = ENGINES[request.param]
-    url = os.environ.get(variable)
-    if not url:
-        pytest.skip(f"{variable} is not set: no {request.param} socket to test against")
-    runtime = DockerRuntime(base_url=url)
-    runtime.ping()
-    try:
-        runtime.prepare(ContainerSpec(image=IMAGE, command=["true"]))
-    except PreflightError:
-        client = runtime._connect()
-        client.api.import_image_from_data(
-            _busybox_rootfs_tar(), repository=IMAGE.split(":")[0], tag="latest",
-            changes=['CMD ["sh"]'],
-        )
-        runtime.prepare(ContainerSpec(image=IMAGE, command=["true"]))
-    return url
-
 
 @pytest.fixture
 def labels(engine: str) -> Iterator[dict[str, str]]:
@@ -146,38 +90,6 @@ def host_server() -> Iterator[int]:
     yield server.server_address[1]
     server.shutdown()
     server.server_close()
-
-
-if ContainerRuntimeContract is not None:
-
-    class TestDockerRuntimeContract(ContainerRuntimeContract):  # type: ignore[misc,valid-type]
-        """The port's contract suite, against each engine."""
-
-        image = IMAGE
-
-        @pytest.fixture
-        def runtime(self, engine: str) -> DockerRuntime:
-            """The runtime under test; a 1 s stop timeout keeps the suite's cleanup quick."""
-            return DockerRuntime(base_url=engine, stop_timeout=1)
-
-        def test_inspect_many_in_one_call(
-            self, runtime: DockerRuntime, labels: dict[str, str], tmp_path: Path
-        ) -> None:
-            """One inspect() answers for every handle; an id the engine lacks is FAILED, gone.
-
-            Overrides the suite, which wants UNKNOWN for a never-issued handle: an engine cannot
-            tell a never-issued id from a removed container, and this runtime reports the latter
-            as FAILED "container is gone" (UNKNOWN is kept for an engine that does not answer).
-            """
-            handles = [runtime.run(self.spec("sleep 300", labels, tmp_path)) for _ in range(3)]
-            assert len(set(handles)) == 3
-            unknown = self.unknown_handle()
-            reports = runtime.inspect([*handles, unknown])
-            assert set(reports) == {*handles, unknown}
-            assert all(reports[h].state.is_active for h in handles)
-            assert (reports[unknown].state, reports[unknown].reason) == (
-                JobState.FAILED, "container is gone")
-            assert sorted(runtime.find(labels)) == sorted(handles)
 
 
 def test_ping_and_image_names(runtime: DockerRuntime) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 import attrs
@@ -25,6 +26,7 @@ class FakeContainer:
     state: JobState = JobState.RUNNING
     exit_code: int | None = None
     removed: bool = False
+    output: list[str] = attrs.Factory(list)
 
 
 class FakeContainerRuntime(ContainerRuntime):
@@ -100,6 +102,21 @@ class FakeContainerRuntime(ContainerRuntime):
                 )
         return reports
 
+    def wait(self, handle: str) -> int:
+        container = self._get(handle)
+        while container.state.is_active:  # another thread ends it (see exit())
+            time.sleep(0.01)
+        return container.exit_code if container.exit_code is not None else 1
+
+    def logs(self, handle: str, *, follow: bool = False) -> Iterator[str]:
+        yield from list(self._get(handle).output)
+
+    def _get(self, handle: str) -> FakeContainer:
+        container = self.containers.get(handle)
+        if container is None or not self.reachable:
+            raise ContainerError(f"no container {handle} on runtime '{self.name}'")
+        return container
+
     def stop(self, handle: str) -> None:
         container = self.containers.get(handle)
         if container is None or container.removed:
@@ -117,6 +134,10 @@ class FakeContainerRuntime(ContainerRuntime):
         ]
 
     # ----------------------------------------------------------------- controls for tests
+
+    def emit(self, handle: str, text: str) -> None:
+        """Make a container print ``text`` as its command would."""
+        self.containers[handle].output.append(text)
 
     def exit(self, handle: str, exit_code: int) -> None:
         """Make a running container end as if its command exited with ``exit_code``."""

@@ -67,6 +67,9 @@ class ContainerRuntimeContract:
     def let_exit(self, runtime: ContainerRuntime, handle: str, exit_code: int) -> None:
         """Make a container started with ``exit <exit_code>`` end (default: it ends by itself)."""
 
+    def let_print(self, runtime: ContainerRuntime, handle: str, text: str) -> None:
+        """Make a container started with ``echo <text>`` print it (default: it prints by itself)."""
+
     def unknown_handle(self) -> str:
         """A handle this runtime never issued."""
         return "nel-contract-no-such-container"
@@ -145,6 +148,18 @@ class ContainerRuntimeContract:
             runtime.stop("x")
         with pytest.raises(ContainerError):
             runtime.find(labels)
+        with pytest.raises(ContainerError):
+            runtime.wait("x")
+        with pytest.raises(ContainerError):
+            list(runtime.logs("x"))
+
+    def test_prepare_twice_is_fine(
+        self, runtime: ContainerRuntime, labels: dict[str, str], tmp_path: Path
+    ) -> None:
+        """prepare() of a spec the runtime can run succeeds, and a second call finds it done."""
+        spec = self.spec("true", labels, tmp_path)
+        runtime.prepare(spec)
+        runtime.prepare(spec)
 
     # ----------------------------------------------------------------- direct (DIRECT_RUN)
 
@@ -197,3 +212,14 @@ class ContainerRuntimeContract:
         assert runtime.find({**labels, "nel.role": "contract"}) == [handle]
         assert runtime.find({**labels, "nel.role": "other"}) == []
         assert runtime.find({"nel.contract": "no-such-value"}) == []
+
+    def test_wait_returns_the_exit_code_and_logs_hold_the_output(
+        self, runtime: ContainerRuntime, labels: dict[str, str], tmp_path: Path
+    ) -> None:
+        """wait() blocks until the container ends and gives its exit code; logs() hold its output."""
+        self._direct(runtime)
+        handle = runtime.run(self.spec("echo nel-contract-output; exit 4", labels, tmp_path))
+        self.let_print(runtime, handle, "nel-contract-output\n")
+        self.let_exit(runtime, handle, 4)
+        assert runtime.wait(handle) == 4
+        assert "nel-contract-output" in "".join(runtime.logs(handle))
