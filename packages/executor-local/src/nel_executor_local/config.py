@@ -17,8 +17,9 @@ class LocalExecutionConfig(ExecutionConfig):
 
     Args:
         mode: ``sequential`` runs one job at a time; ``parallel`` up to ``max_parallel``.
-        runtime: ``docker``, ``process``, or ``auto`` (docker when an engine answers and the
-            image is present, else process).
+        runtime: ``docker``, ``podman``, ``process``, another runtime registered under
+            ``nel.runtimes``, or ``auto`` (docker when an engine answers and has the images,
+            else process).
         docker_host: Docker or Podman socket (default: ``DOCKER_HOST`` or the engine's default).
         endpoint_readiness_timeout: Seconds a deployment may take to become healthy.
     """
@@ -26,7 +27,7 @@ class LocalExecutionConfig(ExecutionConfig):
     type: str = "local"
     mode: Literal["sequential", "parallel"] = "sequential"
     max_parallel: int = 1
-    runtime: Literal["auto", "docker", "process"] = "auto"
+    runtime: str = "auto"
     docker_host: str | None = None
     extra_docker_args: str = ""
     endpoint_readiness_timeout: float = 600.0
