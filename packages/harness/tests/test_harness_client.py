@@ -136,3 +136,20 @@ def test_null_chat_content_reads_as_empty_text(stub_server) -> None:
         lambda path, headers, body: (200, {"choices": [{"message": {"content": None}}]})
     )
     assert complete(_config(server.base_url), Prompt(messages=())) == ""
+
+
+@pytest.mark.parametrize(
+    ("endpoint_type", "answer"),
+    [
+        ("chat", {"choices": [{"message": {"content": ["Paris"]}}]}),
+        ("completions", {"choices": [{"text": 5}]}),
+    ],
+)
+def test_answer_text_that_is_not_a_string_fails_without_retry(
+    stub_server, endpoint_type: str, answer: dict
+) -> None:
+    """A 200 whose text is not a JSON string is a failed request naming the type, not retried."""
+    server = stub_server(lambda path, headers, body: (200, answer))
+    with pytest.raises(RequestFailedError, match="unexpected answer shape.*not a string"):
+        complete(_config(server.base_url, endpoint_type), Prompt(), sleep=lambda s: None)
+    assert len(server.requests) == 1

@@ -10,14 +10,65 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
-__all__ = ["SampleOutcome", "build_results", "score_stats"]
+__all__ = [
+    "GroupResult",
+    "MetricResult",
+    "Results",
+    "SampleOutcome",
+    "Score",
+    "ScoreStats",
+    "TaskResult",
+    "build_results",
+    "score_stats",
+]
 
 ACCURACY_METRIC = "accuracy"
 OVERALL_SCORE = "correct"
 REQUESTS_METRIC = "requests"
 FAILURE_SCORE = "failure_rate"
+
+
+class ScoreStats(TypedDict):
+    """The statistics written beside a score's value."""
+
+    count: int
+    mean: float
+    stddev: float
+    stderr: float
+
+
+class Score(TypedDict):
+    """One score: ``value`` and its ``stats``."""
+
+    value: float
+    stats: ScoreStats
+
+
+class MetricResult(TypedDict):
+    """One metric: its scores by name."""
+
+    scores: dict[str, Score]
+
+
+class TaskResult(TypedDict):
+    """One task: its metrics by name."""
+
+    metrics: dict[str, MetricResult]
+
+
+class GroupResult(TypedDict):
+    """One group of tasks: its metrics by name (nel_bench defines no groups)."""
+
+    metrics: dict[str, MetricResult]
+
+
+class Results(TypedDict):
+    """The results structure: what nemo-evaluator writes under ``results`` in results.yml."""
+
+    tasks: dict[str, TaskResult]
+    groups: dict[str, GroupResult]
 
 
 @dataclass(frozen=True)
@@ -37,7 +88,7 @@ class SampleOutcome:
         return self.error is not None
 
 
-def score_stats(values: Sequence[float]) -> dict[str, Any]:
+def score_stats(values: Sequence[float]) -> Score:
     """Return ``{value, stats}`` for 0/1 (or real) values.
 
     stddev is the population standard deviation and stderr = stddev / sqrt(n),
@@ -52,7 +103,7 @@ def score_stats(values: Sequence[float]) -> dict[str, Any]:
     mean = sum(values) / n
     stddev = math.sqrt(sum((v - mean) ** 2 for v in values) / n)
     stderr = stddev / math.sqrt(n)
-    stats = {
+    stats: ScoreStats = {
         "count": n,
         "mean": round(mean, 6),
         "stddev": round(stddev, 6),
@@ -61,7 +112,7 @@ def score_stats(values: Sequence[float]) -> dict[str, Any]:
     return {"value": round(mean, 6), "stats": stats}
 
 
-def build_results(task: str, outcomes: Sequence[SampleOutcome]) -> dict[str, Any]:
+def build_results(task: str, outcomes: Sequence[SampleOutcome]) -> Results:
     """Aggregate ``outcomes`` of ``task`` into ``{"tasks": ..., "groups": {}}``.
 
     A failed request counts as a wrong answer in accuracy and as a failure in
@@ -80,7 +131,7 @@ def build_results(task: str, outcomes: Sequence[SampleOutcome]) -> dict[str, Any
             values = [float(o.correct) for o in outcomes if o.subset == subset]
             accuracy[subset] = score_stats(values)
     failures = {FAILURE_SCORE: score_stats([float(o.failed) for o in outcomes])}
-    metrics = {
+    metrics: dict[str, MetricResult] = {
         ACCURACY_METRIC: {"scores": accuracy},
         REQUESTS_METRIC: {"scores": failures},
     }

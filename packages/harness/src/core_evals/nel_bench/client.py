@@ -14,9 +14,9 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
-from .prompts import Prompt, truncate_completion
+from .prompts import ChatMessage, Prompt, truncate_completion
 
 __all__ = ["EndpointConfig", "RequestFailedError", "complete", "resolve_url"]
 
@@ -46,6 +46,18 @@ class EndpointConfig:
     backoff_s: float = 0.5
 
 
+class _RequestBody(TypedDict, total=False):
+    """The JSON body of a chat or completions request; ``model`` is always set."""
+
+    model: str
+    messages: list[ChatMessage]
+    prompt: str
+    stop: list[str]
+    temperature: float
+    top_p: float
+    max_tokens: int
+
+
 def resolve_url(url: str, endpoint_type: str) -> str:
     """Return the URL to POST to for ``endpoint_type``.
 
@@ -63,42 +75,61 @@ def resolve_url(url: str, endpoint_type: str) -> str:
     return url.rstrip("/") + suffix
 
 
-def _payload(config: EndpointConfig, prompt: Prompt) -> dict[str, Any]:
+def _payload(config: EndpointConfig, prompt: Prompt) -> _RequestBody:
     """Build the JSON body; unset sampling parameters are left to the server."""
-    body: dict[str, Any] = {"model": config.model_id}
+    body: _RequestBody = {"model": config.model_id}
     if config.endpoint_type == "chat":
         body["messages"] = list(prompt.messages or ())
     else:
         body["prompt"] = prompt.text or ""
         if prompt.stop:
             body["stop"] = list(prompt.stop)
-    optional = {
-        "temperature": config.temperature,
-        "top_p": config.top_p,
-        "max_tokens": config.max_tokens,
-    }
-    body.update({key: value for key, value in optional.items() if value is not None})
+    if config.temperature is not None:
+        body["temperature"] = config.temperature
+    if config.top_p is not None:
+        body["top_p"] = config.top_p
+    if config.max_tokens is not None:
+        body["max_tokens"] = config.max_tokens
     return body
 
 
-def _extract_text(endpoint_type: str, body: dict[str, Any]) -> str:
-    """Pull the generated text out of an OpenAI-style response body."""
-    choice = body["choices"][0]
+def _extract_text(endpoint_type: str, answer: object) -> str:
+    """Pull the generated text out of an OpenAI-style response body.
+
+    Raises:
+        ValueError: ``answer`` does not have that shape; the message says where.
+    """
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    if not isinstance(choices, list) or not choices:
+        raise ValueError("no 'choices' list in the answer")
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise ValueError("choices[0] is not an object")
     if endpoint_type == "chat":
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            raise ValueError("choices[0] has no 'message' object")
+        text = message.get("content")
+    else:
+        text = choice.get("text")
+    if not text:
         # Some servers send content null (e.g. reasoning-only answers).
-        return choice["message"].get("content") or ""
-    return choice.get("text") or ""
+        return ""
+    if not isinstance(text, str):
+        raise ValueError(f"the answer's text is a JSON {type(text).__name__}, not a string")
+    return text
 
 
-def _post_once(
-    url: str, body: dict[str, Any], headers: dict[str, str], timeout: float
-) -> dict[str, Any]:
-    """POST once; raise urllib's errors as they come (the caller decides on retry)."""
+def _post_once(url: str, body: _RequestBody, headers: dict[str, str], timeout: float) -> object:
+    """POST once and return the decoded JSON answer, whatever its shape.
+
+    urllib's errors are raised as they come: the caller decides on retry.
+    """
     request = urllib.request.Request(
         url, data=json.dumps(body).encode("utf-8"), headers=headers, method="POST"
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        answer: dict[str, Any] = json.loads(response.read().decode("utf-8"))
+        answer: object = json.loads(response.read().decode("utf-8"))
         return answer
 
 
@@ -153,8 +184,8 @@ def complete(
             continue
         try:
             text = _extract_text(config.endpoint_type, answer)
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        except ValueError as exc:
             # A 200 without choices will not get better by asking again.
-            raise RequestFailedError(f"unexpected answer shape from {url}: {exc!r}") from exc
+            raise RequestFailedError(f"unexpected answer shape from {url}: {exc}") from exc
         return truncate_completion(text, prompt.stop) if prompt.stop else text
     raise RequestFailedError(f"{last_error} (after {attempts} attempts)")

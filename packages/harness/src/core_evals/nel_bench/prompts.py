@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from .tasks import DATASETS, Item
 
-__all__ = ["COMPLETION_STOP", "Prompt", "build_prompt", "truncate_completion"]
+__all__ = ["COMPLETION_STOP", "ChatMessage", "Prompt", "build_prompt", "truncate_completion"]
 
 # A base model continuing a Q/A few-shot prompt goes on to invent the next
 # question; stopping there keeps "contains" from crediting an invented answer.
 COMPLETION_STOP: tuple[str, ...] = ("\nQ:", "\n\n")
 
 
+class ChatMessage(TypedDict):
+    """One message of a chat request."""
+
+    role: str
+    content: str
+
+
 @dataclass(frozen=True)
 class Prompt:
     """What to send for one item: chat messages or a completions prompt."""
 
-    messages: tuple[dict[str, str], ...] | None = None
+    messages: tuple[ChatMessage, ...] | None = None
     text: str | None = None
     stop: tuple[str, ...] = ()
 

@@ -20,17 +20,55 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from . import RESULTS_FILE, SAMPLES_FILE
-from .aggregate import SampleOutcome, build_results
+from .aggregate import Results, SampleOutcome, build_results
 from .client import EndpointConfig, RequestFailedError, complete
 from .prompts import build_prompt
 from .scorers import SCORERS
 from .tasks import TASKS, Item, load_items, select_items
 
-__all__ = ["main", "parse_args", "run"]
+__all__ = ["ResultsDocument", "RunArgs", "RunSummary", "main", "parse_args", "run"]
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """The runner's command line, parsed (one field per flag of ``parse_args``)."""
+
+    task: str
+    output_dir: str
+    model_url: str
+    model_id: str
+    model_type: str
+    api_key_name: str | None
+    limit_samples: int | float | None
+    parallelism: int
+    request_timeout: float
+    max_retries: int
+    temperature: float | None
+    top_p: float | None
+    max_new_tokens: int | None
+
+
+class RunSummary(TypedDict):
+    """How the run went, for a reader of the results file (nemo-evaluator ignores it)."""
+
+    task: str
+    endpoint_type: str
+    samples: int
+    correct: int
+    failed_requests: int
+    first_error: str | None
+    elapsed_s: float
+
+
+class ResultsDocument(Results):
+    """What the runner writes to ``RESULTS_FILE``: the results plus a summary."""
+
+    summary: RunSummary
 
 
 def _limit(text: str) -> float | int:
@@ -39,7 +77,7 @@ def _limit(text: str) -> float | int:
     return int(value) if value.is_integer() and "." not in text else value
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> RunArgs:
     """Parse the runner's command line (the flags framework.yml renders)."""
     parser = argparse.ArgumentParser(prog="python -m core_evals.nel_bench.runner")
     parser.add_argument("--task", required=True, choices=sorted(TASKS))
@@ -55,7 +93,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--top-p", type=float, default=None)
     parser.add_argument("--max-new-tokens", type=int, default=None)
-    return parser.parse_args(argv)
+    return RunArgs(**vars(parser.parse_args(argv)))
 
 
 def _api_key(name: str | None) -> str | None:
@@ -110,7 +148,7 @@ def _write_samples(path: Path, items: Sequence[Item], outcomes: Sequence[SampleO
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: RunArgs) -> ResultsDocument:
     """Run one task end to end and write its files; return the results document."""
     items = select_items(load_items(args.task), args.limit_samples)
     config = EndpointConfig(
@@ -139,15 +177,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     output_dir.mkdir(parents=True, exist_ok=True)
     _write_samples(output_dir / SAMPLES_FILE, items, outcomes)
     failed = [o for o in outcomes if o.failed]
-    document = build_results(args.task, outcomes)
-    document["summary"] = {
-        "task": args.task,
-        "endpoint_type": args.model_type,
-        "samples": len(outcomes),
-        "correct": sum(o.correct for o in outcomes),
-        "failed_requests": len(failed),
-        "first_error": failed[0].error if failed else None,
-        "elapsed_s": round(elapsed, 3),
+    results = build_results(args.task, outcomes)
+    document: ResultsDocument = {
+        "tasks": results["tasks"],
+        "groups": results["groups"],
+        "summary": {
+            "task": args.task,
+            "endpoint_type": args.model_type,
+            "samples": len(outcomes),
+            "correct": sum(o.correct for o in outcomes),
+            "failed_requests": len(failed),
+            "first_error": failed[0].error if failed else None,
+            "elapsed_s": round(elapsed, 3),
+        },
     }
     (output_dir / RESULTS_FILE).write_text(json.dumps(document, indent=2) + "\n", "utf-8")
     return document
