@@ -29,7 +29,7 @@ PORTS = (
     ports.Scheduler,
 )
 #: Packages whose classes implement ports: the adapters, and core's production adapters.
-ADAPTER_PACKAGES = ("nel_executor_local", "nel_core.deployments", "nel_core.store")
+ADAPTER_PACKAGES = ("nel_executor_local", "nel_core.deployments", "nel_core.host", "nel_core.store")
 SOURCES = [REPO / "packages" / "executor-local" / "src", REPO / "packages" / "core" / "src"]
 
 
@@ -93,8 +93,8 @@ def owned_methods() -> dict[str, set[Path]]:
 def test_there_are_adapter_classes_to_check() -> None:
     """The check sees the local executor's adapters and core's own."""
     names = {cls.__name__ for cls in adapter_classes()}
-    assert {"LocalExecutor", "LocalScheduler", "LocalServer", "DockerRuntime", "ProcessRuntime"} <= names
-    assert {"ExternalEndpoint", "SqliteInvocationStore"} <= names
+    assert {"LocalExecutor", "LocalServer", "DockerRuntime", "ProcessRuntime"} <= names
+    assert {"ExternalEndpoint", "HostScheduler", "SqliteInvocationStore"} <= names
 
 
 def test_adapters_call_each_other_through_ports_only() -> None:

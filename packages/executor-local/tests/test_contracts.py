@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from nel_core.converter import structure_run_config
@@ -20,17 +21,14 @@ from nel_core.models.domain import ContainerSpec, JobState
 from nel_core.ports.container_runtime import ContainerRuntime
 from nel_core.ports.endpoint_provider import EndpointProvider
 from nel_core.ports.executor import ExecutorSpec
-from nel_core.ports.scheduler import Scheduler
 from nel_core.testing import run_config_data
 from nel_core.testing.contracts import (
     ContainerRuntimeContract,
     EndpointProviderContract,
     ExecutorContract,
-    SchedulerContract,
 )
 from nel_executor_local.runtimes.docker import DockerRuntime, PodmanRuntime
 from nel_executor_local.runtimes.process import ProcessRuntime
-from nel_executor_local.scheduler import LocalScheduler
 from nel_executor_local.server import LocalServer
 from nel_executor_local.spec import SPEC
 
@@ -52,14 +50,6 @@ class TestLocalExecutorContract(ExecutorContract):
             "mode": "parallel",
             "max_parallel": 2,
         }
-
-
-class TestLocalSchedulerContract(SchedulerContract):
-    """Scripts run detached on this host."""
-
-    @pytest.fixture
-    def scheduler(self) -> Scheduler:
-        return LocalScheduler()
 
 
 class TestProcessRuntimeContract(ContainerRuntimeContract):
@@ -108,7 +98,7 @@ def test_podman_runtime_renders_the_podman_socket(monkeypatch: pytest.MonkeyPatc
     assert argv[:3] == ["docker", "--host", "unix:///run/podman/podman.sock"]
 
 
-class TestExternalEndpointContract(EndpointProviderContract):
+class TestExternalEndpointContract(EndpointProviderContract):  # core's, as this executor uses it
     """``deployment: none``: the target URL as written."""
 
     @pytest.fixture
@@ -147,11 +137,5 @@ class TestLocalServerContract(EndpointProviderContract):
         }
         data = run_config_data(tmp_path / "out", executor="local", deployment=deployment)
         config = structure_run_config(data, ExecutionConfig)
-        port = int(deployment["command"].split()[-3])
-        return config if config.deployment.port == port else _with_port(config, port)
-
-
-def _with_port(config: RunConfig, port: int) -> RunConfig:
-    import attrs
-
-    return attrs.evolve(config, deployment=attrs.evolve(config.deployment, port=port))
+        port = int(str(deployment["command"]).split()[-3])
+        return attrs.evolve(config, deployment=attrs.evolve(config.deployment, port=port))

@@ -2,7 +2,7 @@
 
 It is a composition of ports, assembled here and nowhere else:
 
-- a :class:`LocalScheduler` runs the invocation's supervisor (``invocation.sh``) detached;
+- a :class:`HostScheduler` runs the invocation's supervisor (``invocation.sh``) detached;
 - a ContainerRuntime runs each job's harness: ``docker``, ``podman``, ``process`` or a plugin's
   (``execution.runtime``; ``auto`` takes docker when the engine answers and has the images);
 - an EndpointProvider per deployment type serves the model: core's :class:`ExternalEndpoint`
@@ -28,6 +28,7 @@ from nel_core.errors import ConfigError, NelError
 from nel_core.host.job_script import adapter_port_line, render_job_script
 from nel_core.host.jobs import is_finished, reset_job, stop_job
 from nel_core.host.processes import stop_group
+from nel_core.host.scheduler import HostScheduler
 from nel_core.layout import ARTIFACTS_DIR, RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER, RUN_SCRIPT
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, Mount, StateReport
@@ -42,7 +43,6 @@ from nel_core.services.plan import Plan
 from nel_core.services.stages import combine, read_markers
 from nel_executor_local.config import LocalExecutionConfig
 from nel_executor_local.preflight import check_plan
-from nel_executor_local.scheduler import LocalScheduler
 from nel_executor_local.server import DEPLOYMENT_HANDLE, LocalServer
 
 __all__ = ["SUPERVISOR", "SUPERVISOR_CONFIG", "LocalExecutor"]
@@ -70,7 +70,7 @@ class LocalExecutor(Executor):
         if not isinstance(config, LocalExecutionConfig):
             raise ConfigError(f"execution: the local executor needs its own config, not {type(config).__name__}")
         self.local = config
-        self.scheduler = LocalScheduler()
+        self.scheduler = HostScheduler()
         self._runtime: ContainerRuntime | None = None
         self._providers: dict[str, EndpointProvider] = {}
 

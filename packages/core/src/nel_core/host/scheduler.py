@@ -1,9 +1,9 @@
-"""The local Scheduler: scripts run detached on this host, in their own sessions.
+"""A Scheduler of this host: scripts run detached, in their own sessions, outliving the CLI.
 
 A handle is ``<pid>:<start time>@<script>``: the process (safe against pid reuse) and the
 script it runs, so any later process can answer for it. Beside the script, the scheduler keeps
-``<script stem>.log`` (what it printed), ``<script stem>.exit`` (its exit code, written when it
-ends) and ``<script stem>.cancelled`` (written by :meth:`LocalScheduler.cancel`).
+its log (``<script stem>.log`` unless named), ``<script stem>.exit`` (its exit code, written
+when it ends) and ``<script stem>.cancelled`` (written by :meth:`HostScheduler.cancel`).
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from nel_core.models.domain import JobState, StateReport
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.scheduler import RenderedJob, Scheduler
 
-__all__ = ["LocalScheduler"]
+__all__ = ["HostScheduler"]
 
 # Runs the script, then records its exit code atomically (a SIGKILL of the group leaves none).
 _WRAPPER = 'bash "$@"; rc=$?; echo "$rc" > "$NEL_EXIT.tmp" && mv "$NEL_EXIT.tmp" "$NEL_EXIT"; exit "$rc"'
 
 
-def _files(script: Path) -> tuple[Path, Path, Path]:
+def _files(script: Path, log_name: str | None) -> tuple[Path, Path, Path]:
     return (
-        script.with_name(script.stem + ".log"),
+        script.with_name(log_name or script.stem + ".log"),
         script.with_name(script.stem + ".exit"),
         script.with_name(script.stem + ".cancelled"),
     )
@@ -41,14 +41,22 @@ def _parse(handle: str) -> tuple[str, Path] | None:
     return process, Path(script)
 
 
-class LocalScheduler(Scheduler):
-    """Runs each submitted script detached (it outlives the CLI) and tracks it by its handle."""
+class HostScheduler(Scheduler):
+    """Runs each submitted script detached (it outlives the CLI) and tracks it by its handle.
 
-    name: ClassVar[str] = "local"
+    Args:
+        log_name: The file, beside the script, that receives its output (default
+            ``<script stem>.log``; ``job.log`` for a job's own ``run.sh``).
+    """
+
+    name: ClassVar[str] = "host"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.LOG_STREAMING})
 
+    def __init__(self, *, log_name: str | None = None) -> None:
+        self.log_name = log_name
+
     def submit(self, job: RenderedJob) -> str:
-        log, exit_file, cancelled = _files(job.script)
+        log, exit_file, cancelled = _files(job.script, self.log_name)
         exit_file.unlink(missing_ok=True)
         cancelled.unlink(missing_ok=True)
         argv = ["bash", "-c", _WRAPPER, "nel-local", str(job.script), *job.arguments]
@@ -62,15 +70,14 @@ class LocalScheduler(Scheduler):
     def states(self, handles: Sequence[str]) -> dict[str, StateReport]:
         return {handle: self._state(handle) for handle in handles}
 
-    @staticmethod
-    def _state(handle: str) -> StateReport:
+    def _state(self, handle: str) -> StateReport:
         parsed = _parse(handle)
         if parsed is None or not parsed[1].parent.is_dir():
             return StateReport(state=JobState.UNKNOWN, reason=f"no local job {handle!r}")
         process, script = parsed
         if alive(process):
             return StateReport(state=JobState.RUNNING)
-        _, exit_file, cancelled = _files(script)
+        _, exit_file, cancelled = _files(script, self.log_name)
         if cancelled.exists():
             return StateReport(state=JobState.KILLED, reason="cancelled")
         try:
@@ -87,7 +94,7 @@ class LocalScheduler(Scheduler):
             return
         process, script = parsed
         if alive(process):
-            _files(script)[2].write_text(f"{time.time():.0f}\n")
+            _files(script, self.log_name)[2].write_text(f"{time.time():.0f}\n")
         stop_group(process)
 
     def logs(self, handle: str, *, follow: bool = False) -> Iterator[str]:
@@ -95,7 +102,7 @@ class LocalScheduler(Scheduler):
         if parsed is None:
             raise SchedulingError(f"no local job {handle!r}")
         process, script = parsed
-        log = _files(script)[0]
+        log = _files(script, self.log_name)[0]
         position = 0
         while True:
             running = alive(process)
