@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nel_plugin_example.executor import SPEC, ProcsExecutor
 
 from nel_core.ports import ExecutorSpec, Scheduler
 from nel_core.testing.contracts import ExecutorContract, SchedulerContract
-from nel_plugin_example.executor import SPEC, ProcsExecutor
 
 
 class TestProcsExecutorContract(ExecutorContract):
