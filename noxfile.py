@@ -52,7 +52,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on core."""
-    session.install("mypy>=1.10", "pytest>=8", "hypothesis>=6", "-e", CORE)
+    session.install("mypy>=1.10", "types-PyYAML", "pytest>=8", "hypothesis>=6", "-e", CORE)
     session.run("mypy", "--strict", f"{CORE}/src/nel_core")
 
 

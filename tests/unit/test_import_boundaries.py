@@ -1,8 +1,8 @@
 """The package boundaries of DESIGN.md, checked on the source: who may import whom.
 
-- ``nel_core`` imports the standard library, attrs and cattrs only: never docker, paramiko,
-  requests, Hydra, OmegaConf, typer, PyYAML, the CLI or an adapter. ``nel_core.testing`` may
-  also import pytest and Hypothesis.
+- ``nel_core`` imports the standard library, attrs, cattrs and PyYAML only (PyYAML in
+  ``nel_core.yaml_io`` alone): never docker, paramiko, requests, Hydra, OmegaConf, typer, the CLI
+  or an adapter. ``nel_core.testing`` may also import pytest and Hypothesis.
 - An adapter (``packages/executor-*``, ``packages/exporters/*``) imports no other adapter, and
   not the CLI.
 - The CLI never imports an adapter by name: it discovers them through entry points.
@@ -27,8 +27,10 @@ PACKAGES = REPO / "packages"
 CORE = PACKAGES / "core" / "src" / "nel_core"
 CLI = PACKAGES / "cli" / "src" / "nel_cli"
 
-CORE_FORBIDDEN = ("docker", "paramiko", "requests", "hydra", "omegaconf", "typer", "yaml", "nel_cli")
-CORE_ALLOWED_THIRD_PARTY = {"attrs", "attr", "cattrs", "nel_core"}
+CORE_FORBIDDEN = ("docker", "paramiko", "requests", "hydra", "omegaconf", "typer", "nel_cli")
+CORE_ALLOWED_THIRD_PARTY = {"attrs", "attr", "cattrs", "yaml", "nel_core"}
+#: The one core module that may import PyYAML: every other one goes through it.
+CORE_YAML_MODULE = CORE / "yaml_io.py"
 TESTING_ALLOWED_THIRD_PARTY = {"pytest", "_pytest", "hypothesis"}
 ADAPTER_PREFIXES = ("nel_executor_", "nel_exporter_")
 
@@ -81,7 +83,7 @@ def _violations(package_dir: Path, bad: Callable[[Path, str], bool]) -> list[str
 
 
 def test_core_imports_no_sdk_framework_cli_or_adapter() -> None:
-    """No nel_core module imports docker, paramiko, requests, Hydra, OmegaConf, typer, yaml, the CLI or an adapter."""
+    """No nel_core module imports docker, paramiko, requests, Hydra, OmegaConf, typer, the CLI or an adapter."""
 
     def bad(_: Path, module: str) -> bool:
         return _top(module) in CORE_FORBIDDEN or _top(module).startswith(ADAPTER_PREFIXES)
@@ -90,8 +92,8 @@ def test_core_imports_no_sdk_framework_cli_or_adapter() -> None:
     assert _violations(CORE, bad) == []
 
 
-def test_core_depends_on_stdlib_attrs_and_cattrs_only() -> None:
-    """nel_core imports only the standard library, attrs and cattrs (nel_core.testing also pytest and Hypothesis)."""
+def test_core_depends_on_stdlib_attrs_cattrs_and_pyyaml_only() -> None:
+    """nel_core imports only the stdlib, attrs, cattrs and PyYAML (nel_core.testing also pytest and Hypothesis)."""
 
     def bad(path: Path, module: str) -> bool:
         top = _top(module)
@@ -99,6 +101,16 @@ def test_core_depends_on_stdlib_attrs_and_cattrs_only() -> None:
             return False
         return not ("testing" in path.relative_to(CORE).parts and top in TESTING_ALLOWED_THIRD_PARTY)
 
+    assert _violations(CORE, bad) == []
+
+
+def test_core_imports_pyyaml_in_yaml_io_only() -> None:
+    """Only nel_core.yaml_io imports PyYAML; the rest of core reads and writes YAML through it."""
+
+    def bad(path: Path, module: str) -> bool:
+        return _top(module) == "yaml" and path != CORE_YAML_MODULE
+
+    assert CORE_YAML_MODULE.exists()
     assert _violations(CORE, bad) == []
 
 

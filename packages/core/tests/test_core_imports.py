@@ -1,4 +1,4 @@
-"""nel_core depends on attrs, cattrs and the standard library only, and does no I/O on import."""
+"""nel_core depends on attrs, cattrs, PyYAML and the standard library only, and does no I/O on import."""
 
 from __future__ import annotations
 
@@ -24,11 +24,12 @@ for name in names:
 print(json.dumps({"modules": sorted({m.split(".")[0] for m in sys.modules}), "imported": names}))
 """
 
-#: Third-party distributions core may import: attrs and cattrs, and what cattrs itself needs.
-ALLOWED = {"attr", "attrs", "cattrs", "nel_core", "typing_extensions", "exceptiongroup"}
+#: Third-party distributions core may import: attrs, cattrs (and what it needs) and PyYAML
+#: (whose C extension, built with Cython, registers ``cython_runtime``).
+ALLOWED = {"attr", "attrs", "cattrs", "nel_core", "typing_extensions", "exceptiongroup", "yaml", "cython_runtime"}
 
 
-def test_core_imports_only_attrs_cattrs_and_stdlib(tmp_path: Path) -> None:
+def test_core_imports_only_attrs_cattrs_pyyaml_and_stdlib(tmp_path: Path) -> None:
     """Importing every nel_core module (fakes included) pulls in no other third-party package."""
     home = tmp_path / "nel-home"
     result = subprocess.run(

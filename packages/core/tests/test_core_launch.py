@@ -167,7 +167,7 @@ def test_run_script_sources_secrets_and_passes_names(tmp_path: Path) -> None:
 
 def test_run_config_points_at_the_results_dir(tmp_path: Path) -> None:
     """Each job's run_config.yml targets the endpoint and writes into the job's results dir."""
-    from nel_core.yamlish import load
+    from nel_core.yaml_io import load
 
     launched, _, _ = _launch(tmp_path)
     run_config = load((Path(launched.jobs[0].job_dir) / "run_config.yml").read_text())

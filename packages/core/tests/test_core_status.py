@@ -61,13 +61,14 @@ def test_exit_zero_without_scores_fails_with_reason(
 
 
 def test_unreadable_results_fail_with_reason(tmp_path: Path) -> None:
-    """Exit 0 with a results.yml that cannot be parsed is FAILED, naming the file."""
+    """Exit 0 with a results.yml that cannot be parsed is FAILED, naming the file and the line."""
     (tmp_path / "artifacts").mkdir()
-    (tmp_path / "artifacts" / "results.yml").write_text("a: |\n  block\n")
+    (tmp_path / "artifacts" / "results.yml").write_text("results:\n  tasks: {a: [1, 2}\n")
     report = combine(
         StateReport(state=JobState.SUCCESS), Markers(exit_code=0), tmp_path / "artifacts"
     )
-    assert report.state is JobState.FAILED and "unreadable" in report.reason
+    assert report.state is JobState.FAILED
+    assert report.reason.startswith("results.yml is unreadable: line 2, column ")
 
 
 def test_nonzero_exit_fails(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""NEL core: domain, ports, services and config model (attrs, cattrs and the stdlib only).
+"""NEL core: domain, ports, services and config model (attrs, cattrs, PyYAML and the stdlib only).
 
 Importing this package does no I/O and imports no submodule: import what you need from
 ``nel_core.models``, ``nel_core.ports``, ``nel_core.services`` and friends.

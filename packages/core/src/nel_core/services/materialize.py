@@ -22,7 +22,7 @@ from nel_core.ports.scheduler import RenderedJob
 from nel_core.services.ids import job_id
 from nel_core.services.merge import deep_merge
 from nel_core.services.plan import Plan
-from nel_core.yamlish import dump
+from nel_core.yaml_io import dump
 
 __all__ = [
     "DEPLOYMENT_SECRETS_FILE",

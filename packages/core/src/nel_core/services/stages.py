@@ -16,7 +16,7 @@ import attrs
 from nel_core.layout import EXIT, KILLED, PRE_START, REASON, RUNNING
 from nel_core.models.domain import JobState, StateReport
 from nel_core.models.results import JobResults
-from nel_core.yamlish import YamlError, load
+from nel_core.yaml_io import YamlError, load
 
 __all__ = [
     "EXIT",
@@ -74,32 +74,12 @@ def read_results(results_dir: Path) -> tuple[JobResults, str]:
         return JobResults(), "the harness wrote no results.yml"
     try:
         text = path.read_text()
-        results = JobResults.from_mapping(_load_results_section(text))
+        results = JobResults.from_mapping(load(text))
     except (OSError, YamlError) as exc:
         return JobResults(), f"results.yml is unreadable: {exc}"
     if not results.has_scores:
         return results, "the harness exited 0 but results.yml holds no score (did every request fail?)"
     return results, ""
-
-
-def _load_results_section(text: str) -> object:
-    """The document, or (when other sections use YAML beyond our reader) its ``results:`` block.
-
-    Harnesses echo their whole config into results.yml (prompts, multi-line strings); only the
-    ``results`` block matters here, and it is plain data.
-    """
-    try:
-        return load(text)
-    except YamlError:
-        lines = text.splitlines()
-        starts = [i for i, line in enumerate(lines) if line.rstrip() == "results:"]
-        if not starts:
-            raise
-        end = next(
-            (i for i in range(starts[0] + 1, len(lines)) if lines[i][:1] not in ("", " ", "#")),
-            len(lines),
-        )
-        return load("\n".join(lines[starts[0] : end]))
 
 
 def combine(scheduled: StateReport, markers: Markers, results_dir: Path) -> StateReport:

@@ -8,7 +8,7 @@ from typing import Any
 
 from nel_core.models.domain import Invocation, Job, JobState
 from nel_core.services.ids import job_id
-from nel_core.yamlish import dump
+from nel_core.yaml_io import dump
 
 __all__ = ["make_invocation", "make_jobs", "results_document", "run_config_data", "write_results"]
 
