@@ -28,7 +28,7 @@ from nel_core.errors import ConfigError, NelError
 from nel_core.host.job_script import adapter_port_line, render_job_script
 from nel_core.host.jobs import is_finished, reset_job, stop_job
 from nel_core.host.processes import stop_group
-from nel_core.host.scheduler import HostScheduler
+from nel_core.host.scheduler import HostScheduler, handle_file
 from nel_core.layout import ARTIFACTS_DIR, RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER, RUN_SCRIPT
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, Mount, StateReport
@@ -222,11 +222,22 @@ class LocalExecutor(Executor):
 
     # ----------------------------------------------------------------------------- tracking
 
+    @staticmethod
+    def _handle(job: Job) -> str:
+        """The job's supervisor: as recorded, else as the supervisor recorded itself (a launch
+        interrupted before the handles were stored); empty when it never started."""
+        if job.handle:
+            return job.handle
+        recorded = handle_file(Path(job.job_dir).parent / SUPERVISOR)
+        return recorded.read_text().strip() if recorded.exists() else ""
+
     def states(self, jobs: Sequence[Job]) -> dict[str, StateReport]:
-        units = self.scheduler.states(sorted({job.handle for job in jobs}))
+        handles = {job.id: self._handle(job) for job in jobs}
+        units = self.scheduler.states(sorted({h for h in handles.values() if h}))
+        never = StateReport(state=JobState.FAILED, reason="it never started: its launch was interrupted")
         reports = {}
         for job in jobs:
-            unit = units[job.handle]
+            unit = units.get(handles[job.id], never)
             if unit.state.is_active or unit.state is JobState.UNKNOWN:
                 scheduled = StateReport(state=JobState.PENDING) if unit.state.is_active else unit
             else:
@@ -243,7 +254,7 @@ class LocalExecutor(Executor):
         if not last:
             return
         # Nothing else of the invocation runs: stop the supervisor, and the server it started.
-        for handle in sorted({job.handle for job in jobs if job.handle}):
+        for handle in sorted({self._handle(job) for job in jobs} - {""}):
             self.scheduler.cancel(handle)
         server = Path(invocation.output_dir) / DEPLOYMENT_HANDLE
         if server.exists():
@@ -252,7 +263,8 @@ class LocalExecutor(Executor):
     @staticmethod
     def _others_unfinished(invocation: Invocation, jobs: Sequence[Job]) -> bool:
         killed = {Path(job.job_dir) for job in jobs}
-        for job_dir in Path(invocation.output_dir).iterdir():
+        folder = Path(invocation.output_dir)
+        for job_dir in folder.iterdir() if folder.is_dir() else ():
             if job_dir.is_dir() and job_dir not in killed and (job_dir / RUN_SCRIPT).exists():
                 if not is_finished(job_dir):
                     return True

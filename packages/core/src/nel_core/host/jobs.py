@@ -55,8 +55,10 @@ def end_job(job_dir: Path, exit_code: int, reason: str) -> None:
 
 
 def mark_killed(job_dir: Path) -> None:
-    """Mark the job as stopped on purpose (a supervisor then never starts it)."""
-    _write_atomically(job_dir / KILLED, f"{time.time():.0f}\n")
+    """Mark the job as stopped on purpose (a supervisor then never starts it); a job whose
+    folder was never written has nothing to mark."""
+    if job_dir.is_dir():
+        _write_atomically(job_dir / KILLED, f"{time.time():.0f}\n")
 
 
 def stop_job(job_dir: Path, *, grace: float = 10.0) -> None:

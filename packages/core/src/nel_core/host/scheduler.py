@@ -20,10 +20,21 @@ from nel_core.models.domain import JobState, StateReport
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.scheduler import RenderedJob, Scheduler
 
-__all__ = ["HostScheduler"]
+__all__ = ["HostScheduler", "handle_file"]
 
-# Runs the script, then records its exit code atomically (a SIGKILL of the group leaves none).
-_WRAPPER = 'bash "$@"; rc=$?; echo "$rc" > "$NEL_EXIT.tmp" && mv "$NEL_EXIT.tmp" "$NEL_EXIT"; exit "$rc"'
+# Records its own handle first (so the job can be found even if the submitting process dies
+# before it hears of it), runs the script, then records its exit code atomically (a SIGKILL
+# of the group leaves none).
+_WRAPPER = (
+    'printf "%s:%s@%s\\n" $$ "$(cut -d" " -f22 /proc/$$/stat)" "$1" > "$NEL_HANDLE.tmp" '
+    '&& mv "$NEL_HANDLE.tmp" "$NEL_HANDLE"; '
+    'bash "$@"; rc=$?; echo "$rc" > "$NEL_EXIT.tmp" && mv "$NEL_EXIT.tmp" "$NEL_EXIT"; exit "$rc"'
+)
+
+
+def handle_file(script: Path) -> Path:
+    """Where the process running ``script`` records its own handle as soon as it starts."""
+    return script.with_name(script.stem + ".handle")
 
 
 def _files(script: Path, log_name: str | None) -> tuple[Path, Path, Path]:
@@ -60,7 +71,8 @@ class HostScheduler(Scheduler):
         exit_file.unlink(missing_ok=True)
         cancelled.unlink(missing_ok=True)
         argv = ["bash", "-c", _WRAPPER, "nel-local", str(job.script), *job.arguments]
-        env = {**os.environ, "NEL_EXIT": str(exit_file)}
+        handle_file(job.script).unlink(missing_ok=True)
+        env = {**os.environ, "NEL_EXIT": str(exit_file), "NEL_HANDLE": str(handle_file(job.script))}
         try:
             process = spawn_detached(argv, cwd=job.job_dir, log=log, env=env)
         except OSError as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import attrs
 
@@ -11,6 +13,7 @@ from nel_core.errors import NelError
 from nel_core.models.domain import Invocation, Job, JobState
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.invocation_store import InvocationStore
+from nel_core.services.materialize import partial_dir
 from nel_core.services.status import ExecutorFor
 
 __all__ = ["kill", "resume"]
@@ -24,6 +27,10 @@ def kill(
     if not live:
         return []
     executor_for(invocation).kill(invocation, live)
+    if invocation.status == "submitting":
+        # A launch that died half-way may have left its files' temporary folder (with secrets).
+        root = Path(invocation.output_dir).parent
+        shutil.rmtree(partial_dir(root, invocation.id), ignore_errors=True)
     killed = [
         attrs.evolve(job, state=JobState.KILLED, reason="killed by the user", updated_at=time.time())
         for job in live

@@ -1,8 +1,24 @@
-"""Launch: plan, preflight, materialize, submit, record — or nothing at all."""
+"""Launch: plan, preflight, record, materialize, submit — crash-safe at every step.
+
+The protocol, so that a CLI killed at any instant, or a store or disk that fails at any write,
+leaves either nothing or an invocation that ``status`` shows truthfully and ``kill`` stops:
+
+1. Preflight and render every file in memory (an unset secret fails here, before anything).
+2. Record the invocation (status ``submitting``, with the launching process) and its jobs.
+3. Write the files into a hidden folder and rename it into place.
+4. Submit; record the handles; mark the invocation ``submitted``.
+
+A failure in 3 or 4 rolls back: what was submitted is killed, the folder removed, the record
+deleted. A process killed outright leaves a ``submitting`` record whose launcher is gone: status
+then asks the executor (which can find its jobs from their folders) and says what it found.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,15 +27,22 @@ import attrs
 
 from nel_core.catalog import Catalog
 from nel_core.converter import unstructure
+from nel_core.errors import NelError
+from nel_core.host.processes import handle_of
 from nel_core.models.config import RunConfig
 from nel_core.models.domain import Invocation, Job, JobState
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
 from nel_core.services.ids import job_id, new_invocation_id
-from nel_core.services.materialize import materialize
+from nel_core.services.materialize import job_dir_name, materialize, partial_dir, render_files
 from nel_core.services.plan import Plan, plan_run
 
-__all__ = ["Launched", "launch", "make_plan"]
+__all__ = ["CRASH_POINTS", "SUBMITTED", "SUBMITTING", "Launched", "launch", "make_plan"]
+
+SUBMITTING = "submitting"
+SUBMITTED = "submitted"
+#: Where a test may have the launching process SIGKILL itself (``NEL_TEST_CRASH_AT=<point>``).
+CRASH_POINTS = ("recorded", "written", "submitted", "handles")
 
 
 @attrs.frozen(kw_only=True)
@@ -49,36 +72,38 @@ def make_plan(
     )
 
 
+def _crash_point(point: str) -> None:
+    # Fault injection for the launch's crash-safety tests: die here as a SIGKILL would.
+    if os.environ.get("NEL_TEST_CRASH_AT") == point:
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def launch(
     plan: Plan, *, executor: Executor, store: InvocationStore, environ: Mapping[str, str]
 ) -> Launched:
-    """Preflight, materialize, submit and record ``plan``.
-
-    A failure at any step leaves nothing recorded and no directory behind.
+    """Preflight, record, materialize and submit ``plan`` (see the module's protocol).
 
     Raises:
-        NelError: the first problem met (preflight, env, submission).
+        NelError: the first problem met (preflight, env, disk, store, submission); nothing is
+            left behind by it.
     """
     executor.preflight(plan)
     root = Path(plan.config.execution.output_dir).expanduser().resolve()
+    files = render_files(plan, executor, root, environ)  # an unset secret fails here
     invocation_dir = root / plan.invocation_id
+    # The outermost folder this launch creates: removed again if the launch fails.
+    created = next((p for p in reversed((root, *root.parents)) if not p.exists()), None)
+    now = time.time()
     invocation = Invocation(
         id=plan.invocation_id,
         executor=executor.name,
         output_dir=str(invocation_dir),
-        created_at=time.time(),
+        created_at=now,
         config=unstructure(plan.config),
+        data={"launcher": handle_of(os.getpid())},
+        status=SUBMITTING,
     )
-    # The outermost folder this launch creates: removed again if the launch fails.
-    created = next((p for p in reversed((root, *root.parents)) if not p.exists()), None)
-    try:
-        rendered = materialize(plan, executor, root, environ)
-        handles = executor.submit(plan, rendered)
-    except BaseException:
-        shutil.rmtree(invocation_dir, ignore_errors=True)
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
-        raise
     jobs = [
         Job(
             id=job_id(plan.invocation_id, spec.index),
@@ -86,12 +111,55 @@ def launch(
             index=spec.index,
             task_name=spec.task_name,
             executor=executor.name,
-            job_dir=str(rendered_job.job_dir),
+            job_dir=str(invocation_dir / job_dir_name(spec)),
             state=JobState.PENDING,
-            handle=handles.get(rendered_job.job_id, ""),
-            updated_at=invocation.created_at,
+            updated_at=now,
         )
-        for spec, rendered_job in zip(plan.jobs, rendered)
+        for spec in plan.jobs
     ]
     store.add(invocation, jobs)
-    return Launched(invocation=invocation, jobs=jobs)
+    _crash_point("recorded")
+    submitted = False
+    try:
+        rendered = materialize(plan, executor, root, environ, files)
+        _crash_point("written")
+        handles = executor.submit(plan, rendered)
+        submitted = True
+        _crash_point("submitted")
+        jobs = [attrs.evolve(job, handle=handles.get(job.id, "")) for job in jobs]
+        for job in jobs:
+            store.update_job(job)
+        _crash_point("handles")
+        store.set_invocation_status(invocation.id, SUBMITTED)
+    except BaseException as exc:
+        _roll_back(executor, store, invocation, jobs, submitted=submitted, created=created, root=root)
+        if isinstance(exc, OSError) and not isinstance(exc, NelError):
+            raise NelError(f"cannot launch {invocation.id}: {exc}") from exc
+        raise
+    return Launched(invocation=attrs.evolve(invocation, status=SUBMITTED), jobs=jobs)
+
+
+def _roll_back(
+    executor: Executor,
+    store: InvocationStore,
+    invocation: Invocation,
+    jobs: Sequence[Job],
+    *,
+    submitted: bool,
+    created: Path | None,
+    root: Path,
+) -> None:
+    """Undo a launch that failed half-way: stop its jobs, remove its files and its record."""
+    if submitted or Path(invocation.output_dir).exists():
+        try:  # the executor finds its jobs from their folders when handles were not recorded
+            executor.kill(invocation, jobs)
+        except Exception as exc:  # noqa: BLE001 - the rollback goes on; say what was left
+            print(f"warning: jobs of {invocation.id} may still run: {exc}", file=sys.stderr)
+    shutil.rmtree(invocation.output_dir, ignore_errors=True)
+    shutil.rmtree(partial_dir(root, invocation.id), ignore_errors=True)
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
+    try:
+        store.remove(invocation.id)
+    except Exception as exc:  # noqa: BLE001 - status shows it as an interrupted launch
+        print(f"warning: invocation {invocation.id} stays recorded as never started: {exc}", file=sys.stderr)

@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
 
 from nel_core.env import parse_env_value, resolve_env
+from nel_core.errors import NelError
+from nel_core.layout import ARTIFACTS_DIR, RUN_CONFIG_FILE, RUN_SCRIPT, SECRETS_FILE
 from nel_core.models.domain import JobSpec
 from nel_core.ports.executor import Executor
 from nel_core.ports.scheduler import RenderedJob
@@ -31,11 +34,11 @@ __all__ = [
     "RenderedFile",
     "job_dir_name",
     "materialize",
+    "partial_dir",
     "render_files",
     "secrets_text",
 ]
 
-SECRETS_FILE = "secrets.env"
 DEPLOYMENT_SECRETS_FILE = "deployment.env"
 REDACTED = "<redacted>"
 
@@ -116,8 +119,8 @@ def render_files(
         paths = executor.job_paths(spec, job_dir)
         run_config = deep_merge(spec.run_config, {"config": {"output_dir": paths.results_dir}})
         files += [
-            RenderedFile(path=job_dir / "run.sh", text=executor.render(plan, spec, job_dir), mode=0o755),
-            RenderedFile(path=job_dir / "run_config.yml", text=dump(run_config)),
+            RenderedFile(path=job_dir / RUN_SCRIPT, text=executor.render(plan, spec, job_dir), mode=0o755),
+            RenderedFile(path=job_dir / RUN_CONFIG_FILE, text=dump(run_config)),
             RenderedFile(
                 path=job_dir / SECRETS_FILE,
                 text=secrets_text(spec.env, environ, redact=redact),
@@ -135,32 +138,56 @@ def render_files(
     return files
 
 
+def partial_dir(root: Path, invocation_id: str) -> Path:
+    """Where an invocation's folder is written before it is renamed into place."""
+    return root / f".{invocation_id}.partial"
+
+
 def materialize(
     plan: Plan,
     executor: Executor,
     root: Path,
     environ: Mapping[str, str],
+    files: Sequence[RenderedFile] | None = None,
 ) -> list[RenderedJob]:
     """Write every job's directory under ``root/<invocation id>``; return the rendered jobs.
 
+    ``files`` are the invocation's files when they were rendered already (see :func:`render_files`).
+
+    The files go into a hidden temporary folder first, renamed into place once complete: the
+    invocation's folder is either whole or absent.
+
     Raises:
         ConfigError: when a job's env refers to an unset host variable (before anything is written).
+        NelError: when a file cannot be written (naming it, e.g. a full disk).
     """
-    files = render_files(plan, executor, root, environ)
+    if files is None:
+        files = render_files(plan, executor, root, environ)
     invocation_dir = root / plan.invocation_id
-    invocation_dir.mkdir(parents=True, exist_ok=False)
+    temp = partial_dir(root, plan.invocation_id)
     rendered = []
-    for spec in plan.jobs:
-        job_dir = invocation_dir / job_dir_name(spec)
-        (job_dir / "artifacts").mkdir(parents=True)
-        rendered.append(
-            RenderedJob(job_id=job_id(plan.invocation_id, spec.index), job_dir=job_dir, script=job_dir / "run.sh")
-        )
-    for file in files:
-        file.path.parent.mkdir(parents=True, exist_ok=True)
-        if file.mode == 0o600:
-            _write_private(file.path, file.text)
-        else:
-            file.path.write_text(file.text)
-            file.path.chmod(file.mode)
+    try:
+        temp.mkdir(parents=True)
+        for spec in plan.jobs:
+            job_dir = invocation_dir / job_dir_name(spec)
+            (temp / job_dir.name / ARTIFACTS_DIR).mkdir(parents=True)
+            rendered.append(
+                RenderedJob(job_id=job_id(plan.invocation_id, spec.index), job_dir=job_dir, script=job_dir / RUN_SCRIPT)
+            )
+        for file in files:
+            path = temp / file.path.relative_to(invocation_dir)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if file.mode == 0o600:
+                _write_private(path, file.text)
+            else:
+                path.write_text(file.text)
+                path.chmod(file.mode)
+        os.rename(temp, invocation_dir)
+    except OSError as exc:
+        shutil.rmtree(temp, ignore_errors=True)
+        where = exc.filename or temp
+        raise NelError(f"cannot write {where}: {exc.strerror or exc}", hint="check execution.output_dir") from exc
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
     return rendered

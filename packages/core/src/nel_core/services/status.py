@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from nel_core.host.processes import alive
 from nel_core.models.domain import Invocation, Job, JobState, StateReport
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
 
-__all__ = ["ExecutorFor", "refresh"]
+__all__ = ["ExecutorFor", "launching", "refresh"]
 
 #: Gives the executor that ran an invocation (built from its recorded config).
 ExecutorFor = Callable[[Invocation], Executor]
@@ -29,6 +30,9 @@ def refresh(
     """
     refreshed: list[Job] = []
     for invocation, jobs in invocations:
+        if launching(invocation):  # its launch is still under way: nothing to ask yet
+            refreshed.extend(jobs)
+            continue
         active = [job for job in jobs if not job.state.is_terminal]
         reports: dict[str, StateReport] = {}
         if active:
@@ -50,6 +54,14 @@ def refresh(
                 store.update_job(updated)
             refreshed.append(updated)
     return refreshed
+
+
+def launching(invocation: Invocation) -> bool:
+    """Whether the process launching ``invocation`` is still at it (recorded, not yet submitted)."""
+    if invocation.status != "submitting":
+        return False
+    launcher = str(invocation.data.get("launcher", ""))
+    return bool(launcher) and alive(launcher)
 
 
 def _apply(job: Job, report: StateReport) -> Job:
