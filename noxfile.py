@@ -32,6 +32,8 @@ SHELLS = ["packages/executor-slurm", "packages/executor-lepton"] + [
     str(p) for p in sorted((ROOT / "packages/exporters").iterdir()) if (p / "pyproject.toml").exists()
 ]
 PACKAGES = [CORE, CLI, LOCAL, HARNESS, *SHELLS]
+#: Test-only distributions: plugins installed as a user installs one (tests/unit uses them).
+TEST_PLUGINS = ["tests/fake_executor_plugin", "tests/plugin_example"]
 TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95"]
 TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -39,7 +41,7 @@ TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1
 def _install_all(session: nox.Session) -> None:
     session.install(*TEST_TOOLS)
     session.install(*[arg for p in PACKAGES for arg in ("-e", p)])
-    session.install("-e", "tests/fake_executor_plugin")
+    session.install(*[arg for p in TEST_PLUGINS for arg in ("-e", p)])
 
 
 @nox.session
@@ -51,9 +53,16 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on core."""
-    session.install("mypy>=1.10", "pytest>=8", "hypothesis>=6", "-e", CORE)
-    session.run("mypy", "--strict", f"{CORE}/src/nel_core")
+    """mypy --strict on core, the CLI and the test plugins."""
+    session.install("mypy>=1.10", "pytest>=8", "hypothesis>=6", "types-PyYAML")
+    session.install(*[arg for p in (CORE, CLI, *TEST_PLUGINS) for arg in ("-e", p)])
+    for source in (
+        f"{CORE}/src/nel_core",
+        f"{CLI}/src/nel_cli",
+        "tests/fake_executor_plugin/src/nel_test_fake_executor",
+        "tests/plugin_example/src/nel_plugin_example",
+    ):
+        session.run("mypy", "--strict", source)
 
 
 @nox.session
@@ -71,9 +80,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def contracts(session: nox.Session) -> None:
-    """The port contract suites, run against every fake and adapter that subclasses them."""
+    """The port contract suites, run against every fake, adapter and test plugin that subclasses them."""
     _install_all(session)
-    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, "-m", "not integration",
+    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, "tests/unit", "-m", "not integration",
                 env=TEST_ENV)  # fmt: skip
 
 
