@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -144,7 +145,7 @@ def test_version_lists_plugin_parts(nel: Nel) -> None:
     result = nel("version")
     assert result.returncode == 0, result.stderr
     assert "example-jsonl" in result.stdout
-    assert "runtime plugins: example-shell" in result.stdout
+    assert re.search(r"^runtimes: .*\bexample-shell\b", result.stdout, flags=re.MULTILINE)
     assert "example_server" in result.stdout
 
 
@@ -228,7 +229,9 @@ def test_unknown_names_list_the_installed_and_a_suggestion() -> None:
     """An unknown runtime lists the installed ones and suggests the closest name."""
     with pytest.raises(PluginError) as caught:
         plugins.load_runtime("example-shel")
-    assert caught.value.message == "runtime: unknown container runtime 'example-shel' (installed: example-shell)"
+    message = caught.value.message
+    assert message.startswith("execution.runtime: unknown container runtime 'example-shel' (installed: ")
+    assert "example-shell" in message.partition("(installed: ")[2]
     assert caught.value.hint == "did you mean 'example-shell'?"
 
 

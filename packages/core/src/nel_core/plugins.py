@@ -141,7 +141,12 @@ _EXPORTERS = _Group(
         "gsheets": "nel-exporter-gsheets",
     },
 )
-_RUNTIMES = _Group(group=RUNTIME_GROUP, kind="container runtime", spec_type=RuntimeSpec)
+_RUNTIMES = _Group(
+    group=RUNTIME_GROUP,
+    kind="container runtime",
+    spec_type=RuntimeSpec,
+    providers={"docker": "nel-executor-local", "podman": "nel-executor-local", "process": "nel-executor-local"},
+)
 _DEPLOYMENTS = _Group(group=DEPLOYMENT_GROUP, kind="deployment type", spec_type=DeploymentTypeSpec)
 
 # A dotted Python package name: it goes into Hydra's search path as pkg://<name>.
@@ -251,7 +256,7 @@ def load_exporter(name: str, key: str = "--dest") -> ExporterSpec:
     return spec
 
 
-def load_runtime(name: str, key: str = "runtime") -> RuntimeSpec:
+def load_runtime(name: str, key: str = "execution.runtime") -> RuntimeSpec:
     """The RuntimeSpec registered as ``name``; ``spec.factory(options)`` makes the runtime.
 
     Raises:

@@ -137,5 +137,5 @@ def version_command() -> None:
     typer.echo(f"nel {__version__}")
     typer.echo("executors: " + (", ".join(executor_names()) or "none"))
     typer.echo("exporters: " + (", ".join(exporter_names()) or "none"))
-    typer.echo("runtime plugins: " + (", ".join(runtime_names()) or "none"))
+    typer.echo("runtimes: " + (", ".join(runtime_names()) or "none"))
     typer.echo("deployment types: " + ", ".join(deployment_type_names()))
