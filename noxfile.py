@@ -32,6 +32,8 @@ SHELLS = ["packages/executor-slurm", "packages/executor-lepton"] + [
     str(p) for p in sorted((ROOT / "packages/exporters").iterdir()) if (p / "pyproject.toml").exists()
 ]
 PACKAGES = [CORE, CLI, LOCAL, HARNESS, *SHELLS]
+#: Test-only distributions: plugins installed as a user installs one (tests/unit uses them).
+TEST_PLUGINS = ["tests/fake_executor_plugin", "tests/plugin_example"]
 TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95"]
 TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -39,7 +41,7 @@ TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1
 def _install_all(session: nox.Session) -> None:
     session.install(*TEST_TOOLS)
     session.install(*[arg for p in PACKAGES for arg in ("-e", p)])
-    session.install("-e", "tests/fake_executor_plugin")
+    session.install(*[arg for p in TEST_PLUGINS for arg in ("-e", p)])
 
 
 @nox.session
@@ -51,9 +53,19 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on core."""
-    session.install("mypy>=1.10", "types-PyYAML", "pytest>=8", "hypothesis>=6", "-e", CORE)
-    session.run("mypy", "--strict", f"{CORE}/src/nel_core")
+    """mypy --strict on every package: core, the CLI, the adapters, the harness, the test plugins."""
+    session.install("mypy>=1.10", "pytest>=8", "hypothesis>=6", "types-PyYAML", "types-docker")
+    session.install("nemo-evaluator==0.1.95")  # the harness's types come from its sources
+    session.install(*[arg for p in (*PACKAGES, *TEST_PLUGINS) for arg in ("-e", p)])
+    packages = [p for p in (*PACKAGES, *TEST_PLUGINS) if p != HARNESS]
+    sources = sorted(
+        str(s.relative_to(ROOT))
+        for p in packages
+        for s in (ROOT / p / "src").glob("nel_*")
+        if s.is_dir() and not s.name.endswith(".egg-info")
+    )
+    session.run("mypy", "--strict", *sources)
+    session.run("mypy", "--strict", f"{HARNESS}/src/core_evals/nel_bench", f"{HARNESS}/scripts")
 
 
 @nox.session
@@ -71,9 +83,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def contracts(session: nox.Session) -> None:
-    """The port contract suites, run against every fake and adapter that subclasses them."""
+    """The port contract suites, run against every fake, adapter and test plugin that subclasses them."""
     _install_all(session)
-    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, "-m", "not integration",
+    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, "tests/unit", "-m", "not integration",
                 env=TEST_ENV)  # fmt: skip
 
 

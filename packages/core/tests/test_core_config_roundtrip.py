@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from nel_core.catalog import HarnessEntry, TaskEntry, load_catalog
 from nel_core.converter import converter, structure, structure_run_config, unstructure
-from nel_core.models.config import DEPLOYMENT_TYPES, DeploymentConfig, ExecutionConfig, RunConfig
+from nel_core.models.config import DeploymentConfig, ExecutionConfig, RunConfig
+from nel_core.plugins import deployment_types
 from nel_core.testing import FakeExecutionConfig
 from nel_core.testing.strategies import (
     config_mappings,
@@ -41,9 +42,9 @@ def test_run_config_round_trips_with_the_base_execution(data: dict[str, Any]) ->
 
 @given(deployment_mappings())
 def test_deployment_keeps_its_type(data: dict[str, Any]) -> None:
-    """A deployment structures into the class of its ``type`` and unstructures with that type."""
+    """A deployment (NEL's own type or a plugin's) structures into the class of its ``type`` and back."""
     deployment = structure(data, DeploymentConfig, path="deployment")
-    assert type(deployment) is DEPLOYMENT_TYPES[data["type"]]
+    assert type(deployment) is deployment_types()[data["type"]].config_type
     plain = unstructure(deployment)
     assert plain["type"] == data["type"]
     assert structure(plain, DeploymentConfig) == deployment

@@ -129,9 +129,9 @@ def test_string_false_is_not_true() -> None:
 
 
 def test_unknown_deployment_type_suggests_the_closest() -> None:
-    """An unknown deployment type lists the known ones and suggests the closest."""
+    """An unknown deployment type lists the installed ones and suggests the closest."""
     error = _error(deployment={"type": "vlm"})
-    assert error.message.startswith("deployment: unknown deployment type 'vlm' (known: ")
+    assert error.message.startswith("deployment: unknown deployment type 'vlm' (installed: ")
     for known in ("none", "vllm", "sglang", "nim", "trtllm", "generic", "llama_cpp"):
         assert known in error.message
     assert error.hint == "did you mean 'vllm'?"

@@ -1,4 +1,10 @@
-"""Hydra composition: packaged config groups + the user's file + ``-o`` overrides → a dict."""
+"""Hydra composition: packaged config groups + the user's file + ``-o`` overrides → a dict.
+
+The packaged groups (``execution/``, ``deployment/``) are NEL's own (``nel_cli.conf``) followed by
+every plugin's config package (entry-point group ``nel.config``), so ``- execution: <plugin>``
+in a defaults list finds the plugin's ``execution/<plugin>.yaml``. NEL's own files come first:
+a plugin cannot replace them.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,16 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from nel_core.errors import ConfigError
 from nel_core.services.merge import deep_merge
 from nel_core.suggest import suggest
 
-__all__ = ["compose", "config_location"]
+__all__ = ["compose", "config_location", "config_packages"]
+
+#: NEL's own config groups, first in Hydra's search path.
+_OWN_PACKAGE = "nel_cli.conf"
 
 _RESOLVERS_REGISTERED = False
 
@@ -33,6 +42,17 @@ def config_location(config: str | None, config_dir: str | None, config_name: str
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     return path.resolve()
+
+
+def config_packages() -> list[str]:
+    """The packages searched for config groups: NEL's own, then each plugin's (``nel.config``).
+
+    Raises:
+        PluginError: when a plugin's config package cannot be found.
+    """
+    from nel_core.plugins import config_packages as plugin_packages
+
+    return [_OWN_PACKAGE, *(p for p in plugin_packages() if p != _OWN_PACKAGE)]
 
 
 def _register_resolvers() -> None:
@@ -62,7 +82,7 @@ def _use_libyaml() -> None:
         return
     reference = _utils.get_yaml_loader()
 
-    class FastLoader(yaml.CSafeLoader):  # type: ignore[name-defined,misc]
+    class FastLoader(yaml.CSafeLoader):
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             keys = set()
             for key_node, _ in node.value:
@@ -81,10 +101,10 @@ def _use_libyaml() -> None:
     def get_yaml_loader() -> type:
         return FastLoader
 
-    _utils._nel_fast_loader = FastLoader
+    _utils._nel_fast_loader = FastLoader  # type: ignore[attr-defined]
     for module in (_utils, basecontainer, omegaconf):
         if hasattr(module, "get_yaml_loader"):
-            module.get_yaml_loader = get_yaml_loader
+            module.get_yaml_loader = get_yaml_loader  # type: ignore[attr-defined]
 
 
 def _check_yaml(path: Path) -> None:
@@ -119,7 +139,7 @@ def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
 
     _register_resolvers()
     warnings.filterwarnings("ignore", module="hydra")
-    search_path = "hydra.searchpath=[pkg://nel_cli.conf]"
+    search_path = "hydra.searchpath=[" + ",".join(f"pkg://{p}" for p in config_packages()) + "]"
     try:
         with initialize_config_dir(config_dir=str(path.parent), version_base=None, job_name="nel"):
             cfg = hydra_compose(config_name=path.stem, overrides=[*overrides, search_path])
@@ -142,7 +162,7 @@ def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
         raise _hydra_error(exc, path) from None
     assert isinstance(data, dict)
     data.pop("hydra", None)
-    return _apply_params_overrides(data)
+    return _apply_params_overrides(cast("dict[str, Any]", data))
 
 
 def _apply_params_overrides(data: dict[str, Any]) -> dict[str, Any]:
@@ -195,9 +215,9 @@ def _hydra_error(exc: BaseException, path: Path) -> ConfigError:
 
 
 def _packaged_options(group: str) -> list[str]:
+    """The options of ``group`` in every config package (nested ones as ``slurm/default``)."""
     from importlib import resources
 
-    root = resources.files("nel_cli.conf").joinpath(group)
     found: list[str] = []
 
     def walk(node: Any, prefix: str) -> None:
@@ -207,9 +227,11 @@ def _packaged_options(group: str) -> list[str]:
             elif child.name.endswith(".yaml"):
                 found.append(prefix + child.name[: -len(".yaml")])
 
-    if root.is_dir():
-        walk(root, "")
-    return found
+    for package in config_packages():
+        root = resources.files(package).joinpath(group)
+        if root.is_dir():
+            walk(root, "")
+    return sorted(set(found))
 
 
 def _first_line(exc: BaseException) -> str:

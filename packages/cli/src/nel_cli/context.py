@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nel_core.models.domain import Invocation
-from nel_core.ports.executor import Executor
+from nel_core.ports.executor import Executor, ExecutorSpec
 from nel_core.store import SqliteInvocationStore, default_home
 
 __all__ = ["executor_for", "executor_from_config", "home", "store"]
@@ -25,10 +25,10 @@ def store() -> SqliteInvocationStore:
     return SqliteInvocationStore(home())
 
 
-def executor_from_config(execution: dict[str, Any]) -> tuple[Any, Executor]:
+def executor_from_config(execution: dict[str, Any]) -> tuple[ExecutorSpec, Executor]:
     """The executor spec and an executor for an ``execution`` mapping."""
-    from nel_cli.plugins import load_executor
     from nel_core.converter import structure
+    from nel_core.plugins import load_executor
 
     spec = load_executor(str(execution.get("type")))
     config = structure(execution, spec.config_type, path="execution")

@@ -195,7 +195,7 @@ def _usage_or_crash(exc: Exception) -> None:
             exc.show()  # type: ignore[attr-defined]
             sys.exit(code)
         # Click's usage errors, in the one-line form of every other error.
-        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+        message = " ".join(exc.format_message().split())
         typer.echo(f"error: {message}", err=True)
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:

@@ -2,7 +2,8 @@
 
 Unknown keys are rejected; every structuring error becomes a :class:`ConfigError` whose message
 names the dotted path of the offending key (``evaluation.tasks[2].nemo_evaluator_config``) and,
-for a misspelled key, the closest valid one.
+for a misspelled key, the closest valid one. ``deployment`` sections are structured with the
+config class of their ``type``: NEL's own, or an installed plugin's (:mod:`nel_core.plugins`).
 """
 
 from __future__ import annotations
@@ -21,13 +22,9 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.v import format_exception
 
-from nel_core.errors import ConfigError
-from nel_core.models.config import (
-    DEPLOYMENT_TYPES,
-    DeploymentConfig,
-    ExecutionConfig,
-    RunConfig,
-)
+from nel_core.errors import ConfigError, NelError
+from nel_core.models.config import DeploymentConfig, ExecutionConfig, RunConfig
+from nel_core.plugins import deployment_types
 from nel_core.suggest import suggest
 
 __all__ = ["converter", "structure", "structure_run_config", "unstructure"]
@@ -41,15 +38,17 @@ def _structure_deployment(value: Any, _: type) -> DeploymentConfig:
     if not isinstance(value, Mapping):
         raise ConfigError(f"expected a mapping, got {type(value).__name__}")
     kind = value.get("type")
-    cls = DEPLOYMENT_TYPES.get(str(kind))
-    if cls is None:
-        known = ", ".join(sorted(DEPLOYMENT_TYPES))
-        close = suggest(str(kind), DEPLOYMENT_TYPES)
+    # NEL's own types and every installed plugin's (nel.deployments), each with its config class.
+    types = deployment_types()
+    spec = types.get(str(kind))
+    if spec is None:
+        installed = ", ".join(sorted(types))
+        close = suggest(str(kind), types)
         raise ConfigError(
-            f"unknown deployment type {kind!r} (known: {known})",
+            f"unknown deployment type {kind!r} (installed: {installed})",
             hint=f"did you mean '{close}'?" if close else None,
         )
-    return converter.structure(value, cls)
+    return converter.structure(value, spec.config_type)
 
 
 converter.register_structure_hook_func(lambda t: t is DeploymentConfig, _structure_deployment)
@@ -173,11 +172,12 @@ def structure(data: Any, cls: type[T], *, path: str = "") -> T:
 
     Raises:
         ConfigError: on an unknown key, a missing key or a value of the wrong type.
+        PluginError: when the plugin of a deployment type cannot be loaded.
     """
     try:
         return converter.structure(data, cls)
-    except ConfigError as exc:
-        raise ConfigError(f"{path or 'config'}: {exc.message}", hint=exc.hint) from None
+    except NelError as exc:  # a ConfigError, or a PluginError from a deployment type's plugin
+        raise type(exc)(f"{path or 'config'}: {exc.message}", hint=exc.hint) from None
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
         raise _first_error(exc, cls, path) from None
     except (TypeError, ValueError) as exc:
@@ -217,7 +217,7 @@ def _join(path: str, tail: str) -> str:
     return f"{path}.{tail}"
 
 
-def _first_error(exc: BaseException, cls: Any, path: str) -> ConfigError:
+def _first_error(exc: BaseException, cls: Any, path: str) -> NelError:
     """Walk cattrs' exception groups down to the first leaf and name its path."""
     while isinstance(exc, (ClassValidationError, IterableValidationError)):
         # A misspelled key is also a missing one: report the spelling, it comes with a hint.
@@ -248,8 +248,8 @@ def _first_error(exc: BaseException, cls: Any, path: str) -> ConfigError:
             f"valid keys: {', '.join(valid)}" if valid else None
         )
         return ConfigError(f"{where}: unknown key", hint=hint)
-    if isinstance(exc, ConfigError):
-        return ConfigError(f"{path or 'config'}: {exc.message}", hint=exc.hint)
+    if isinstance(exc, NelError):
+        return type(exc)(f"{path or 'config'}: {exc.message}", hint=exc.hint)
     if isinstance(exc, KeyError):
         return ConfigError(f"{path or exc.args[0]}: required key is missing")
     if isinstance(exc, AttributeError) and "keys" in str(exc):

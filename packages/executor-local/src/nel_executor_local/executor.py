@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from nel_core.converter import unstructure
-from nel_core.deployments import BUILTIN_PLANS, ExternalEndpoint
+from nel_core.deployments import ExternalEndpoint
 from nel_core.errors import ConfigError, NelError
 from nel_core.host.job_script import adapter_port_line, render_job_script
 from nel_core.host.jobs import is_finished, reset_job, stop_job
@@ -32,7 +32,7 @@ from nel_core.host.scheduler import HostScheduler, handle_file
 from nel_core.layout import ARTIFACTS_DIR, RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER, RUN_SCRIPT
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, Mount, StateReport
-from nel_core.plugins import load_runtime
+from nel_core.plugins import deployment_types, load_runtime
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.container_runtime import ContainerRuntime
 from nel_core.ports.endpoint_provider import EndpointProvider
@@ -106,9 +106,9 @@ class LocalExecutor(Executor):
     def _provider(self, deployment: DeploymentConfig) -> EndpointProvider:
         if not deployment.starts_server:
             return ExternalEndpoint()
-        plan = BUILTIN_PLANS.get(deployment.type)
+        plan = deployment_types()[deployment.type].plan
         if plan is None:
-            raise ConfigError(f"deployment.type: '{deployment.type}' has no server plan")
+            raise ConfigError(f"deployment.type: '{deployment.type}' gives no server to start on this host")
         containers = "podman" if self.local.runtime == "podman" else "docker"
         return LocalServer(
             plan,

@@ -14,8 +14,8 @@ __all__ = ["export_command"]
 
 def export_command(ids: Sequence[str], dest: str, overrides: Sequence[str], json_output: bool) -> None:
     """Export the results of ``ids`` to ``dest``."""
-    from nel_cli.plugins import load_exporter
     from nel_core.errors import ConfigError
+    from nel_core.plugins import load_exporter
     from nel_core.services import export_results, refresh
 
     spec = load_exporter(dest)

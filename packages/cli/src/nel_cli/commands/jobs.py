@@ -6,11 +6,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from nel_cli import context
 from nel_cli.output import ago, emit_json, table
+
+if TYPE_CHECKING:
+    from nel_core.models.domain import Invocation, Job
 
 __all__ = [
     "info_command",
@@ -22,7 +26,7 @@ __all__ = [
 ]
 
 
-def _selected(ids: Sequence[str]) -> list:
+def _selected(ids: Sequence[str]) -> list[tuple[Invocation, list[Job]]]:
     store = context.store()
     if ids:
         return [store.resolve(i) for i in ids]
@@ -34,18 +38,18 @@ def _selected(ids: Sequence[str]) -> list:
     return [(latest[0], store.jobs(latest[0].id))]
 
 
-def _refreshed(ids: Sequence[str]) -> list:
+def _refreshed(ids: Sequence[str]) -> list[tuple[Invocation, list[Job]]]:
     from nel_core.services import refresh
 
     selected = _selected(ids)
     jobs = refresh(context.store(), context.executor_for, selected)
-    by_invocation: dict[str, list] = {}
+    by_invocation: dict[str, list[Job]] = {}
     for job in jobs:
         by_invocation.setdefault(job.invocation_id, []).append(job)
     return [(inv, by_invocation.get(inv.id, [])) for inv, _ in selected]
 
 
-def _scores(job) -> dict[str, float]:
+def _scores(job: Job) -> dict[str, float]:
     from nel_core.services import read_results
 
     results, _ = read_results(Path(job.job_dir) / "artifacts")

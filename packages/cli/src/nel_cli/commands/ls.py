@@ -130,10 +130,12 @@ def ls_runs_command(since: str | None, executor: str | None, json_output: bool) 
 
 
 def version_command() -> None:
-    """NEL's version and the installed adapters."""
+    """NEL's version and the installed adapters (names only: no plugin is imported)."""
     from nel_cli import __version__
-    from nel_cli.plugins import executor_names, exporter_names
+    from nel_core.plugins import deployment_type_names, executor_names, exporter_names, runtime_names
 
     typer.echo(f"nel {__version__}")
     typer.echo("executors: " + (", ".join(executor_names()) or "none"))
     typer.echo("exporters: " + (", ".join(exporter_names()) or "none"))
+    typer.echo("runtimes: " + (", ".join(runtime_names()) or "none"))
+    typer.echo("deployment types: " + ", ".join(deployment_type_names()))

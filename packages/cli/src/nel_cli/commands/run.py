@@ -27,10 +27,10 @@ def run_command(
 ) -> None:
     """Run (or dry-run) the config; print the invocation and the next commands."""
     from nel_cli.compose import compose, config_location
-    from nel_cli.plugins import load_executor
     from nel_core.catalog import load_catalog
     from nel_core.converter import structure_run_config
     from nel_core.errors import ConfigError
+    from nel_core.plugins import load_executor
     from nel_core.services import launch, make_plan, render_dry_run
 
     path = config_location(config, config_dir, config_name)

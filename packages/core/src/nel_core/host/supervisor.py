@@ -10,6 +10,7 @@ when it is told to stop (SIGTERM, SIGINT), or when something fails.
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -115,7 +116,7 @@ def _run_jobs(
     job_dirs: Sequence[Path], *, parallel: int, env: Mapping[str, str] | None, running: dict[Path, str]
 ) -> None:
     pending = list(job_dirs)
-    processes = {}
+    processes: dict[Path, subprocess.Popen[bytes]] = {}
     while pending or processes:
         while pending and len(processes) < parallel:
             job_dir = pending.pop(0)

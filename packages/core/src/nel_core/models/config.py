@@ -192,6 +192,8 @@ class LlamaCppDeployment(_ServerDeployment):
     endpoints: dict[str, str] = _endpoints(health="/v1/models")  # noqa: RUF009
 
 
+#: NEL's own deployment types. Plugins add theirs through the ``nel.deployments`` entry-point
+#: group; :func:`nel_core.plugins.deployment_types` gives both.
 DEPLOYMENT_TYPES: dict[str, type[DeploymentConfig]] = {
     cls.TYPE: cls
     for cls in (

@@ -10,6 +10,7 @@ import attrs
 from nel_core.errors import ConfigError, EndpointError
 from nel_core.models.config import DeploymentConfig, RunConfig
 from nel_core.models.domain import Endpoint, EndpointSpec
+from nel_core.plugins import deployment_types
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.endpoint_provider import EndpointProvider
 
@@ -18,6 +19,9 @@ __all__ = ["FakeEndpointProvider"]
 
 class FakeEndpointProvider(EndpointProvider):
     """Serves every deployment type: ``none`` from ``target.api_endpoint``, others "started".
+
+    A plugin's deployment type that declares a plan (:class:`~nel_core.plugins.DeploymentTypeSpec`)
+    is served as that plan says; the other types get a server spec built from their config.
 
     Started servers live in memory: :attr:`running` maps handles to specs, :attr:`starts` and
     :attr:`stops` count calls. ``ready=False`` makes ``wait_ready`` fail as a server that never
@@ -42,6 +46,10 @@ class FakeEndpointProvider(EndpointProvider):
     def plan(self, config: RunConfig, deployment: DeploymentConfig) -> EndpointSpec | None:
         if not deployment.starts_server:
             return None
+        registered = deployment_types().get(deployment.type)
+        if registered is not None and registered.plan is not None and registered.package != "nel-core":
+            return registered.plan(config, deployment)  # a plugin's type: its own plan
+        # NEL's own types, planned leniently: tests of the fake need no complete server config.
         endpoints = dict(_attr(deployment, "endpoints", {}) or {})
         served = (
             _attr(deployment, "served_model_name", None)

@@ -14,7 +14,8 @@ import attrs
 from hypothesis import strategies as st
 
 from nel_core.catalog import HarnessEntry, TaskEntry
-from nel_core.models.config import DEPLOYMENT_TYPES, DeploymentConfig, ExecutionConfig, RunConfig
+from nel_core.models.config import DeploymentConfig, ExecutionConfig, RunConfig
+from nel_core.plugins import deployment_types
 
 __all__ = [
     "config_mappings",
@@ -104,9 +105,10 @@ def mapping_for(cls: type, **fixed: st.SearchStrategy[Any]) -> st.SearchStrategy
 
 
 def deployment_mappings(*types_: str) -> st.SearchStrategy[dict[str, Any]]:
-    """``deployment`` sections of the given types (default: every known type)."""
-    chosen = types_ or tuple(sorted(DEPLOYMENT_TYPES))
-    return st.one_of(*(mapping_for(DEPLOYMENT_TYPES[name], type=st.just(name)) for name in chosen))
+    """``deployment`` sections of the given types (default: every installed type, plugins' too)."""
+    specs = deployment_types()
+    chosen = types_ or tuple(sorted(specs))
+    return st.one_of(*(mapping_for(specs[name].config_type, type=st.just(name)) for name in chosen))
 
 
 def config_mappings(

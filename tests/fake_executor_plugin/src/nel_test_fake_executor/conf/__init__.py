@@ -1,0 +1,1 @@
+"""Hydra config group of the fake executor: ``execution/fake.yaml``."""

@@ -1,0 +1,1 @@
+"""Hydra config group of the example plugin: ``deployment/example_server.yaml``."""
