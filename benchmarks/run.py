@@ -265,10 +265,12 @@ def target_flag(case: str, median: float | None) -> str:
     return f"{'PASS' if median < limit else 'MISS'} (<{limit * 1000:.0f} ms)"
 
 
-def print_table(table: dict[str, dict[str, Result]], has_ref: bool) -> None:
+def print_table(table: dict[str, dict[str, Result]], has_ref: bool, has_baseline: bool = False) -> None:
     header = ["case", "NEL median", "NEL peak RSS", "NEL target"]
     if has_ref:
         header += ["ref median", "ref peak RSS", "ref/NEL"]
+    if has_baseline:
+        header += ["baseline median", "NEL/baseline"]
     rows = [header]
     for case, results in table.items():
         nel = results["nel"]
@@ -278,6 +280,10 @@ def print_table(table: dict[str, dict[str, Result]], has_ref: bool) -> None:
             ref = results["reference"]
             ratio = f"{ref.median / nel.median:.1f}x" if ref.median and nel.median else "-"
             row += [fmt_ms(ref.median) if not ref.error else "FAILED", f"{ref.peak_rss_mb:.0f} MB", ratio]
+        if has_baseline:
+            base = results["baseline"]
+            ratio = f"{nel.median / base.median:.2f}" if base.median and nel.median else "-"
+            row += [fmt_ms(base.median) if not base.error else "FAILED", ratio]
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, row in enumerate(rows):
@@ -305,6 +311,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per case per program (default 5)")
     parser.add_argument("--bench-dir", type=Path, default=Path(os.environ.get("NEL_BENCH_DIR", "/tmp/nel-bench")))
     parser.add_argument("--no-reference", action="store_true", help="measure NEL only")
+    parser.add_argument(
+        "--baseline", type=Path, default=None,
+        help="another NEL's interpreter (e.g. an older commit's venv) measured side by side as 'baseline'",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -316,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     if ref_script is None:
         log(f"reference unavailable, measuring NEL only: {ref_note}")
     programs = [nel] + ([Program("reference", [str(ref_script)])] if ref_script else [])
+    if args.baseline:
+        programs.append(Program("baseline", [str(args.baseline), "-m", "nel_cli"]))
 
     with tempfile.TemporaryDirectory(prefix="nel-bench-") as tmp:
         work = Path(tmp)
@@ -347,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"network: {meta['network']}; distinct chat tasks: {len(candidates)}; cpus: {meta['cpus']}; ", end="")
     print(f"load average: {' '.join(map(str, meta['load_average_at_end']))}\n")
-    print_table(table, has_ref=ref_script is not None)
+    print_table(table, has_ref=ref_script is not None, has_baseline=args.baseline is not None)
     results_path = args.bench_dir / "results.json"
     write_results(results_path, table, meta)
     print(f"\nresults: {results_path}")
