@@ -27,6 +27,8 @@ class TestProcsExecutorContract(ExecutorContract):
 class TestProcsSchedulerContract(SchedulerContract):
     """The scheduler the procs executor composes, as that executor builds it."""
 
+    finds_jobs = True
+
     @pytest.fixture
     def scheduler(self, tmp_path: Path) -> Scheduler:
         return ProcsExecutor(SPEC.config_type(type="procs", output_dir=str(tmp_path)), home=tmp_path).scheduler

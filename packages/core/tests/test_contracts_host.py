@@ -12,6 +12,8 @@ from nel_core.testing.contracts import SchedulerContract
 class TestHostSchedulerContract(SchedulerContract):
     """Scripts run detached on this host."""
 
+    finds_jobs = True
+
     @pytest.fixture
     def scheduler(self) -> Scheduler:
         return HostScheduler()

@@ -26,9 +26,9 @@ from nel_core.converter import unstructure
 from nel_core.deployments import ExternalEndpoint
 from nel_core.errors import ConfigError, NelError
 from nel_core.host.job_script import adapter_port_line, render_job_script
-from nel_core.host.jobs import is_finished, reset_job, stop_job
+from nel_core.host.jobs import is_finished, on_host, reset_job, stop_job
 from nel_core.host.processes import stop_group
-from nel_core.host.scheduler import HostScheduler, handle_file
+from nel_core.host.scheduler import HostScheduler
 from nel_core.layout import ARTIFACTS_DIR, RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER, RUN_SCRIPT
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, Mount, StateReport
@@ -222,14 +222,10 @@ class LocalExecutor(Executor):
 
     # ----------------------------------------------------------------------------- tracking
 
-    @staticmethod
-    def _handle(job: Job) -> str:
+    def _handle(self, job: Job) -> str:
         """The job's supervisor: as recorded, else as the supervisor recorded itself (a launch
         interrupted before the handles were stored); empty when it never started."""
-        if job.handle:
-            return job.handle
-        recorded = handle_file(Path(job.job_dir).parent / SUPERVISOR)
-        return recorded.read_text().strip() if recorded.exists() else ""
+        return job.handle or self.scheduler.find(Path(job.job_dir).parent / SUPERVISOR)
 
     def states(self, jobs: Sequence[Job]) -> dict[str, StateReport]:
         handles = {job.id: self._handle(job) for job in jobs}
@@ -237,12 +233,15 @@ class LocalExecutor(Executor):
         never = StateReport(state=JobState.FAILED, reason="it never started: its launch was interrupted")
         reports = {}
         for job in jobs:
-            unit = units.get(handles[job.id], never)
-            if unit.state.is_active or unit.state is JobState.UNKNOWN:
-                scheduled = StateReport(state=JobState.PENDING) if unit.state.is_active else unit
-            else:
-                scheduled = StateReport(state=JobState.FAILED, reason="the invocation's supervisor is gone")
             job_dir = Path(job.job_dir)
+            unit = units.get(handles[job.id], never)
+            if unit.state.is_active:
+                scheduled = StateReport(state=JobState.PENDING)
+            elif unit.state is JobState.UNKNOWN or unit is never:
+                scheduled = unit
+            else:  # the supervisor died: its job may not have (on_host)
+                scheduled = StateReport(state=JobState.FAILED, reason="the invocation's supervisor is gone")
+            scheduled = on_host(scheduled, job_dir)
             reports[job.id] = combine(scheduled, read_markers(job_dir), job_dir / ARTIFACTS_DIR)
         return reports
 

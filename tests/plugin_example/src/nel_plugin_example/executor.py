@@ -19,10 +19,10 @@ import attrs
 
 from nel_core.deployments import ExternalEndpoint
 from nel_core.errors import ConfigError, PreflightError
-from nel_core.host import HostScheduler, adapter_port_line, mark_killed, render_job_script, reset_job
+from nel_core.host import HostScheduler, adapter_port_line, mark_killed, on_host, render_job_script, reset_job
 from nel_core.layout import ARTIFACTS_DIR, JOB_LOG, RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER, RUN_SCRIPT
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
-from nel_core.models.domain import Invocation, Job, JobSpec, StateReport
+from nel_core.models.domain import Invocation, Job, JobSpec, JobState, StateReport
 from nel_core.ports import Capability, EndpointProvider, Executor, ExecutorSpec, JobPaths, RenderedJob
 from nel_core.services.plan import Plan
 from nel_core.services.stages import combine, read_markers
@@ -77,21 +77,28 @@ class ProcsExecutor(Executor):
     def submit(self, plan: Plan, jobs: Sequence[RenderedJob]) -> dict[str, str]:
         return {job.job_id: self.scheduler.submit(job) for job in jobs}
 
+    def _handle(self, job: Job) -> str:
+        # The job's own record of its handle when the launching CLI died before keeping it.
+        return job.handle or self.scheduler.find(Path(job.job_dir) / RUN_SCRIPT)
+
     def states(self, jobs: Sequence[Job]) -> dict[str, StateReport]:
-        scheduled = self.scheduler.states([job.handle for job in jobs])
+        handles = {job.id: self._handle(job) for job in jobs}
+        scheduled = self.scheduler.states([handle for handle in handles.values() if handle])
+        never = StateReport(state=JobState.FAILED, reason="it never started: its launch was interrupted")
         reports = {}
         for job in jobs:
             job_dir = Path(job.job_dir)
-            reports[job.id] = combine(scheduled[job.handle], read_markers(job_dir), job_dir / ARTIFACTS_DIR)
+            found = on_host(scheduled.get(handles[job.id], never), job_dir)
+            reports[job.id] = combine(found, read_markers(job_dir), job_dir / ARTIFACTS_DIR)
         return reports
 
     def kill(self, invocation: Invocation, jobs: Sequence[Job]) -> None:
         for job in jobs:
             mark_killed(Path(job.job_dir))
-            self.scheduler.cancel(job.handle)
+            self.scheduler.cancel(self._handle(job))
 
     def logs(self, job: Job, *, follow: bool = False) -> Iterator[str]:
-        return self.scheduler.logs(job.handle, follow=follow)
+        return self.scheduler.logs(self._handle(job), follow=follow)
 
     def resume(self, invocation: Invocation, jobs: Sequence[Job]) -> dict[str, str]:
         handles = {}

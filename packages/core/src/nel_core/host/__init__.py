@@ -18,7 +18,16 @@ the external endpoint are in :mod:`nel_core.deployments`.
 
 from nel_core.host.health import answers, wait_healthy
 from nel_core.host.job_script import adapter_port_line, render_job_script
-from nel_core.host.jobs import end_job, is_finished, mark_killed, reset_job, start_job, stop_job
+from nel_core.host.jobs import (
+    end_job,
+    is_finished,
+    job_running,
+    mark_killed,
+    on_host,
+    reset_job,
+    start_job,
+    stop_job,
+)
 from nel_core.host.processes import alive, handle_of, running, signal_group, spawn_detached, stop_group
 from nel_core.host.scheduler import HostScheduler
 from nel_core.host.supervisor import Deployment, supervise
@@ -32,7 +41,9 @@ __all__ = [
     "end_job",
     "handle_of",
     "is_finished",
+    "job_running",
     "mark_killed",
+    "on_host",
     "render_job_script",
     "reset_job",
     "running",

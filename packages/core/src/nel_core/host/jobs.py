@@ -12,10 +12,11 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from nel_core.host.processes import stop_group
+from nel_core.host.processes import alive, stop_group
 from nel_core.layout import EXIT, JOB_LOG, JOB_PID, KILLED, PRE_START, REASON, RUN_SCRIPT, RUNNING
+from nel_core.models.domain import JobState, StateReport
 
-__all__ = ["end_job", "is_finished", "mark_killed", "reset_job", "start_job", "stop_job"]
+__all__ = ["end_job", "is_finished", "job_running", "mark_killed", "on_host", "reset_job", "start_job", "stop_job"]
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -43,15 +44,37 @@ def start_job(job_dir: Path, *, env: Mapping[str, str] | None = None) -> subproc
         )
 
 
-def end_job(job_dir: Path, exit_code: int, reason: str) -> None:
+def end_job(job_dir: Path, exit_code: int, reason: str) -> bool:
     """Record how a job ended when its script could not (it died, or never started).
 
-    A job that wrote its own exit marker keeps it: the job's word wins.
+    A job that wrote its own exit marker keeps it: the job's word wins. Returns False when the
+    markers cannot be written (a full disk): the job's state is then inferred by whoever asks.
     """
     if (job_dir / EXIT).exists():
-        return
-    _write_atomically(job_dir / REASON, reason + "\n")
-    _write_atomically(job_dir / EXIT, f"{exit_code}\n")
+        return True
+    try:
+        _write_atomically(job_dir / REASON, reason + "\n")
+        _write_atomically(job_dir / EXIT, f"{exit_code}\n")
+    except OSError:
+        return False
+    return True
+
+
+def on_host(scheduled: StateReport, job_dir: Path) -> StateReport:
+    """The scheduler's answer, corrected by the job's own process on this host: a job whose
+    scheduling process died (a supervisor, a wrapper) while the job itself runs on is RUNNING."""
+    if scheduled.state.is_active or scheduled.state is JobState.UNKNOWN or not job_running(job_dir):
+        return scheduled
+    return StateReport(state=JobState.RUNNING, reason=f"{scheduled.reason or 'its scheduler ended'}; the job runs on")
+
+
+def job_running(job_dir: Path) -> bool:
+    """Whether the job's process group leader (``job.pid``) still runs on this host."""
+    try:
+        handle = (job_dir / JOB_PID).read_text().strip()
+    except OSError:
+        return False
+    return bool(handle) and alive(handle)
 
 
 def mark_killed(job_dir: Path) -> None:

@@ -79,6 +79,13 @@ class HostScheduler(Scheduler):
             raise SchedulingError(f"cannot start {job.script}: {exc}") from exc
         return f"{process}@{job.script}"
 
+    def find(self, script: Path) -> str:
+        """The handle the process running ``script`` recorded itself as it started ("" if none)."""
+        try:
+            return handle_file(script).read_text().strip()
+        except OSError:
+            return ""
+
     def states(self, handles: Sequence[str]) -> dict[str, StateReport]:
         return {handle: self._state(handle) for handle in handles}
 

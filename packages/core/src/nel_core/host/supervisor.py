@@ -122,7 +122,11 @@ def _run_jobs(
             job_dir = pending.pop(0)
             if is_finished(job_dir):  # killed before its turn, or done already
                 continue
-            process = start_job(job_dir, env=env)
+            try:
+                process = start_job(job_dir, env=env)
+            except OSError as exc:  # a full disk, say: this job fails, the others go on
+                end_job(job_dir, 1, f"the job could not start: {exc}")
+                continue
             processes[job_dir] = process
             running[job_dir] = handle_of(process.pid)
         time.sleep(_POLL)

@@ -43,11 +43,16 @@ class JobState(str, enum.Enum):
 
 @attrs.frozen(kw_only=True)
 class StateReport:
-    """A backend's answer about one job: its state and, when useful, why."""
+    """A backend's answer about one job: its state and, when useful, why.
+
+    ``inferred`` marks an ended state that was concluded, not reported (the job's process is
+    gone and it left no exit marker): such a state is asked again when new evidence may appear.
+    """
 
     state: JobState
     reason: str = ""
     exit_code: int | None = None
+    inferred: bool = False
 
 
 @attrs.frozen(kw_only=True)

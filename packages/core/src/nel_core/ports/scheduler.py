@@ -46,6 +46,14 @@ class Scheduler(abc.ABC):
     def states(self, handles: Sequence[str]) -> dict[str, StateReport]:
         """The states of many jobs in one call; an unreachable backend gives UNKNOWN."""
 
+    def find(self, script: Path) -> str:
+        """The handle of the job that runs ``script``, found from the job itself ("" if none).
+
+        A submitter that died between submitting and keeping the handle loses nothing: status
+        and kill find the job this way. The default finds nothing.
+        """
+        return ""
+
     @abc.abstractmethod
     def cancel(self, handle: str) -> None:
         """Stop a job and everything it started; cancelling an ended job is fine."""

@@ -14,7 +14,7 @@ from nel_core.models.domain import Invocation, Job, JobState
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.invocation_store import InvocationStore
 from nel_core.services.materialize import partial_dir
-from nel_core.services.status import ExecutorFor
+from nel_core.services.status import ExecutorFor, inferred
 
 __all__ = ["kill", "resume"]
 
@@ -23,16 +23,23 @@ def kill(
     store: InvocationStore, executor_for: ExecutorFor, invocation: Invocation, jobs: Sequence[Job]
 ) -> list[Job]:
     """Stop the jobs that have not ended; return them, marked killed."""
-    live = [job for job in jobs if not job.state.is_terminal]
-    if not live:
-        return []
-    executor_for(invocation).kill(invocation, live)
+    # A job whose end was only inferred may still run (its supervisor died, not the job).
+    live = [job for job in jobs if not job.state.is_terminal or inferred(job)]
     if invocation.status == "submitting":
         # A launch that died half-way may have left its files' temporary folder (with secrets).
         root = Path(invocation.output_dir).parent
         shutil.rmtree(partial_dir(root, invocation.id), ignore_errors=True)
+    if not live:
+        return []
+    executor_for(invocation).kill(invocation, live)
     killed = [
-        attrs.evolve(job, state=JobState.KILLED, reason="killed by the user", updated_at=time.time())
+        attrs.evolve(
+            job,
+            state=JobState.KILLED,
+            reason="killed by the user",
+            updated_at=time.time(),
+            data={key: value for key, value in job.data.items() if key != "inferred"},
+        )
         for job in live
     ]
     for job in killed:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -33,16 +32,15 @@ from nel_core.models.config import RunConfig
 from nel_core.models.domain import Invocation, Job, JobState
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
+from nel_core.services.crash import crash_point
 from nel_core.services.ids import job_id, new_invocation_id
 from nel_core.services.materialize import job_dir_name, materialize, partial_dir, render_files
 from nel_core.services.plan import Plan, plan_run
 
-__all__ = ["CRASH_POINTS", "SUBMITTED", "SUBMITTING", "Launched", "launch", "make_plan"]
+__all__ = ["SUBMITTED", "SUBMITTING", "Launched", "launch", "make_plan"]
 
 SUBMITTING = "submitting"
 SUBMITTED = "submitted"
-#: Where a test may have the launching process SIGKILL itself (``NEL_TEST_CRASH_AT=<point>``).
-CRASH_POINTS = ("recorded", "written", "submitted", "handles")
 
 
 @attrs.frozen(kw_only=True)
@@ -70,13 +68,6 @@ def make_plan(
         invocation_id=new_invocation_id(taken.__contains__),
         task_filter=task_filter,
     )
-
-
-def _crash_point(point: str) -> None:
-    # Fault injection for the launch's crash-safety tests: die here as a SIGKILL would.
-    if os.environ.get("NEL_TEST_CRASH_AT") == point:
-        sys.stdout.flush()
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def launch(
@@ -118,18 +109,18 @@ def launch(
         for spec in plan.jobs
     ]
     store.add(invocation, jobs)
-    _crash_point("recorded")
+    crash_point("recorded")
     submitted = False
     try:
         rendered = materialize(plan, executor, root, environ, files)
-        _crash_point("written")
+        crash_point("written")
         handles = executor.submit(plan, rendered)
         submitted = True
-        _crash_point("submitted")
+        crash_point("submitted")
         jobs = [attrs.evolve(job, handle=handles.get(job.id, "")) for job in jobs]
         for job in jobs:
             store.update_job(job)
-        _crash_point("handles")
+        crash_point("handles")
         store.set_invocation_status(invocation.id, SUBMITTED)
     except BaseException as exc:
         _roll_back(executor, store, invocation, jobs, submitted=submitted, created=created, root=root)

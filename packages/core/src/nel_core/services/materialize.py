@@ -22,6 +22,7 @@ from nel_core.layout import ARTIFACTS_DIR, RUN_CONFIG_FILE, RUN_SCRIPT, SECRETS_
 from nel_core.models.domain import JobSpec
 from nel_core.ports.executor import Executor
 from nel_core.ports.scheduler import RenderedJob
+from nel_core.services.crash import crash_point
 from nel_core.services.ids import job_id
 from nel_core.services.merge import deep_merge
 from nel_core.services.plan import Plan
@@ -182,6 +183,7 @@ def materialize(
             else:
                 path.write_text(file.text)
                 path.chmod(file.mode)
+        crash_point("writing")
         os.rename(temp, invocation_dir)
     except OSError as exc:
         shutil.rmtree(temp, ignore_errors=True)

@@ -9,6 +9,7 @@ the scheduler's answer and the harness's results.
 from __future__ import annotations
 
 import shlex
+import shutil
 from pathlib import Path
 
 import attrs
@@ -109,7 +110,23 @@ def combine(scheduled: StateReport, markers: Markers, results_dir: Path) -> Stat
     if scheduled.state is JobState.KILLED:
         return scheduled
     reason = scheduled.reason or "the job ended without writing its exit marker"
-    return StateReport(state=JobState.FAILED, reason=reason, exit_code=scheduled.exit_code)
+    full = _full_disk(results_dir.parent)
+    if full:
+        reason = f"{reason}; {full}"
+    return StateReport(state=JobState.FAILED, reason=reason, exit_code=scheduled.exit_code, inferred=True)
+
+
+#: Free space below which a job's filesystem counts as full (the job could not write its markers).
+_FULL_BYTES = 1 << 20
+
+
+def _full_disk(job_dir: Path) -> str:
+    """Why a job may have ended without a word: the disk holding its folder is full ("" if not)."""
+    try:
+        free = shutil.disk_usage(job_dir).free
+    except OSError:
+        return ""
+    return f"no space left on the disk holding {job_dir} ({free} bytes free)" if free < _FULL_BYTES else ""
 
 
 def marker_snippets(job_dir: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from nel_core.models.domain import Invocation, Job, JobState, StateReport
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
 
-__all__ = ["ExecutorFor", "launching", "refresh"]
+__all__ = ["ExecutorFor", "inferred", "launching", "refresh"]
 
 #: Gives the executor that ran an invocation (built from its recorded config).
 ExecutorFor = Callable[[Invocation], Executor]
@@ -33,7 +33,7 @@ def refresh(
         if launching(invocation):  # its launch is still under way: nothing to ask yet
             refreshed.extend(jobs)
             continue
-        active = [job for job in jobs if not job.state.is_terminal]
+        active = [job for job in jobs if not job.state.is_terminal or inferred(job)]
         reports: dict[str, StateReport] = {}
         if active:
             try:
@@ -56,6 +56,11 @@ def refresh(
     return refreshed
 
 
+def inferred(job: Job) -> bool:
+    """Whether the job's recorded end was concluded rather than reported (asked again)."""
+    return bool(job.data.get("inferred"))
+
+
 def launching(invocation: Invocation) -> bool:
     """Whether the process launching ``invocation`` is still at it (recorded, not yet submitted)."""
     if invocation.status != "submitting":
@@ -65,12 +70,18 @@ def launching(invocation: Invocation) -> bool:
 
 
 def _apply(job: Job, report: StateReport) -> Job:
-    if (job.state, job.reason, job.exit_code) == (report.state, report.reason, report.exit_code):
+    if (job.state, job.reason, job.exit_code, inferred(job)) == (
+        report.state, report.reason, report.exit_code, report.inferred
+    ):
         return job
+    data = {key: value for key, value in job.data.items() if key != "inferred"}
+    if report.inferred:
+        data["inferred"] = True
     return attrs.evolve(
         job,
         state=report.state,
         reason=report.reason,
         exit_code=report.exit_code,
         updated_at=time.time(),
+        data=data,
     )

@@ -18,11 +18,13 @@ from nel_core.converter import structure, structure_run_config
 from nel_core.models.domain import Job, JobState, StateReport
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.executor import Executor, ExecutorSpec
+from nel_core.ports.invocation_store import InvocationStore
 from nel_core.services.launch import Launched, launch, make_plan
+from nel_core.services.plan import Plan
 from nel_core.testing._builders import run_config_data
 from nel_core.testing._store import InMemoryInvocationStore
 
-__all__ = ["CONTRACT_HARNESS", "ExecutorContract"]
+__all__ = ["CONTRACT_HARNESS", "ExecutorContract", "ExecutorHarness", "contract_plan"]
 
 #: The harness command of the contract's jobs (``sh``): it prints a line, waits for a file
 #: ``release`` in its working directory (the job's folder), then writes a score into its output
@@ -37,6 +39,18 @@ CONTRACT_HARNESS = (
 )
 
 
+def contract_plan(
+    executor: Executor, execution: Mapping[str, Any], endpoint: str, tasks: int, store: InvocationStore
+) -> Plan:
+    """A plan of ``tasks`` jobs of the contract harness (no requirements) against ``endpoint``."""
+    data = run_config_data(execution["output_dir"], tasks=["nel_bench.arithmetic"] * tasks, url=endpoint)
+    data["execution"] = dict(execution)
+    config = structure_run_config(data, type(executor.config))
+    plan = make_plan(config, executor=executor, catalog=load_catalog(), store=store)
+    jobs = [attrs.evolve(job, command=CONTRACT_HARNESS, pip_requirements=[]) for job in plan.jobs]
+    return attrs.evolve(plan, jobs=jobs)
+
+
 class _Answer(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - the http.server API
         self.send_response(200)
@@ -47,8 +61,8 @@ class _Answer(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class ExecutorContract:
-    """What every executor does. Subclass it and provide the ``executor_spec`` and ``execution`` fixtures.
+class ExecutorHarness:
+    """Fixtures and helpers to drive an executor through core's services (see ExecutorContract).
 
     Each test plans a run of the catalog task ``nel_bench.arithmetic`` against a local HTTP
     endpoint, replaces the harness command with :data:`CONTRACT_HARNESS` (no requirements to
@@ -120,19 +134,18 @@ class ExecutorContract:
     # ------------------------------------------------------------------------------ helpers
 
     def launch(
-        self, build: Callable[[], Executor], execution: Mapping[str, Any], endpoint: str, tasks: int = 1
+        self,
+        build: Callable[[], Executor],
+        execution: Mapping[str, Any],
+        endpoint: str,
+        tasks: int = 1,
+        store: InvocationStore | None = None,
     ) -> tuple[Executor, Launched]:
         """Launch a run of ``tasks`` contract jobs; the executor that launched it, and the record."""
         executor = build()
-        data = run_config_data(
-            execution["output_dir"], tasks=["nel_bench.arithmetic"] * tasks, url=endpoint
-        )
-        data["execution"] = dict(execution)
-        config = structure_run_config(data, type(executor.config))
-        store = InMemoryInvocationStore()
-        plan = make_plan(config, executor=executor, catalog=load_catalog(), store=store)
-        jobs = [attrs.evolve(job, command=CONTRACT_HARNESS, pip_requirements=[]) for job in plan.jobs]
-        launched = launch(attrs.evolve(plan, jobs=jobs), executor=executor, store=store, environ=os.environ)
+        store = store if store is not None else InMemoryInvocationStore()
+        plan = contract_plan(executor, execution, endpoint, tasks, store)
+        launched = launch(plan, executor=executor, store=store, environ=os.environ)
         return executor, launched
 
     def wait_for(
@@ -153,7 +166,12 @@ class ExecutorContract:
     def _with_handles(jobs: Sequence[Job], handles: Mapping[str, str]) -> list[Job]:
         return [attrs.evolve(job, handle=handles.get(job.id, job.handle)) for job in jobs]
 
-    # -------------------------------------------------------------------------------- tests
+
+class ExecutorContract(ExecutorHarness):
+    """What every executor does. Subclass it and provide the ``executor_spec`` and ``execution`` fixtures.
+
+    See :class:`ExecutorHarness` for how each test launches its jobs.
+    """
 
     def test_declares_name_and_capabilities(self, build: Callable[[], Executor]) -> None:
         """An executor has a name and declares its capabilities as Capability values."""

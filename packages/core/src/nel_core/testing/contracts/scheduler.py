@@ -34,6 +34,8 @@ class SchedulerContract:
     timeout = 60.0
     #: Seconds between two state polls.
     poll_interval = 0.1
+    #: Whether find() must find submitted jobs (schedulers that can, say so).
+    finds_jobs = False
 
     @pytest.fixture
     def scheduler(self) -> Scheduler:
@@ -115,6 +117,18 @@ class SchedulerContract:
         reports = scheduler.states(handles)
         assert set(reports) == set(handles)
         assert all(report.state.is_active for report in reports.values()), reports
+
+    def test_find_gives_the_handle_or_nothing(self, scheduler: Scheduler, job_root: Path) -> None:
+        """find() of a submitted job's script gives its handle (or "" if it cannot find jobs);
+        of a script never submitted, ""."""
+        job, handle = self._submit(scheduler, job_root / "job")
+        deadline = time.monotonic() + self.timeout
+        found = scheduler.find(job.script)
+        while found == "" and time.monotonic() < deadline and self.finds_jobs:
+            time.sleep(self.poll_interval)
+            found = scheduler.find(job.script)
+        assert found in ((handle,) if self.finds_jobs else ("", handle))
+        assert scheduler.find(job_root / "never" / "run.sh") == ""
 
     def test_states_of_no_handles_is_empty(self, scheduler: Scheduler) -> None:
         """states() of no handles answers an empty mapping."""
