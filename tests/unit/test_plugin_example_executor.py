@@ -9,10 +9,10 @@ import pytest
 from nel_plugin_example.executor import SPEC, ProcsExecutor
 
 from nel_core.ports import ExecutorSpec, Scheduler
-from nel_core.testing.contracts import ExecutorContract, SchedulerContract
+from nel_core.testing.contracts import ExecutorContract, FaultInjectionContract, SchedulerContract
 
 
-class TestProcsExecutorContract(ExecutorContract):
+class _ProcsExecution:
     """Each job a detached process; two at most at once."""
 
     @pytest.fixture
@@ -22,6 +22,14 @@ class TestProcsExecutorContract(ExecutorContract):
     @pytest.fixture
     def execution(self, tmp_path: Path) -> dict[str, Any]:
         return {"type": "procs", "output_dir": str(tmp_path / "out"), "max_parallel": 2}
+
+
+class TestProcsExecutorContract(_ProcsExecution, ExecutorContract):
+    """The procs executor against the Executor contract."""
+
+
+class TestProcsExecutorFaultsContract(_ProcsExecution, FaultInjectionContract):
+    """The procs executor under crashes, failing stores and its job wrappers killed outright."""
 
 
 class TestProcsSchedulerContract(SchedulerContract):

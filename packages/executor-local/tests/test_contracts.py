@@ -26,6 +26,7 @@ from nel_core.testing.contracts import (
     ContainerRuntimeContract,
     EndpointProviderContract,
     ExecutorContract,
+    FaultInjectionContract,
 )
 from nel_executor_local.runtimes.docker import DockerRuntime, PodmanRuntime
 from nel_executor_local.runtimes.process import ProcessRuntime
@@ -33,7 +34,7 @@ from nel_executor_local.server import LocalServer
 from nel_executor_local.spec import SPEC
 
 
-class TestLocalExecutorContract(ExecutorContract):
+class _LocalExecution:
     """The local executor with the process runtime: a detached supervisor per invocation."""
 
     @pytest.fixture
@@ -139,3 +140,11 @@ class TestLocalServerContract(EndpointProviderContract):
         config = structure_run_config(data, ExecutionConfig)
         port = int(str(deployment["command"]).split()[-3])
         return attrs.evolve(config, deployment=attrs.evolve(config.deployment, port=port))
+
+
+class TestLocalExecutorContract(_LocalExecution, ExecutorContract):
+    """The local executor against the Executor contract."""
+
+
+class TestLocalExecutorFaultsContract(_LocalExecution, FaultInjectionContract):
+    """The local executor under crashes, failing stores and a supervisor killed outright."""

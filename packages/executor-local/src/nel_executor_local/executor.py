@@ -230,7 +230,8 @@ class LocalExecutor(Executor):
     def states(self, jobs: Sequence[Job]) -> dict[str, StateReport]:
         handles = {job.id: self._handle(job) for job in jobs}
         units = self.scheduler.states(sorted({h for h in handles.values() if h}))
-        never = StateReport(state=JobState.FAILED, reason="it never started: its launch was interrupted")
+        why = "it never started: its launch was interrupted"
+        never = StateReport(state=JobState.FAILED, reason=why, inferred=True)
         reports = {}
         for job in jobs:
             job_dir = Path(job.job_dir)

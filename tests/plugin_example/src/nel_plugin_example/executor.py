@@ -84,7 +84,8 @@ class ProcsExecutor(Executor):
     def states(self, jobs: Sequence[Job]) -> dict[str, StateReport]:
         handles = {job.id: self._handle(job) for job in jobs}
         scheduled = self.scheduler.states([handle for handle in handles.values() if handle])
-        never = StateReport(state=JobState.FAILED, reason="it never started: its launch was interrupted")
+        why = "it never started: its launch was interrupted"
+        never = StateReport(state=JobState.FAILED, reason=why, inferred=True)
         reports = {}
         for job in jobs:
             job_dir = Path(job.job_dir)

@@ -75,9 +75,15 @@ class HostScheduler(Scheduler):
         env = {**os.environ, "NEL_EXIT": str(exit_file), "NEL_HANDLE": str(handle_file(job.script))}
         try:
             process = spawn_detached(argv, cwd=job.job_dir, log=log, env=env)
+            handle = f"{process}@{job.script}"
+            # Written here too, so that it exists once submit() returns (the process writes its
+            # own as it starts, for a submitter killed before this line).
+            temp = job.script.with_name(f".{job.script.stem}.handle.{os.getpid()}")
+            temp.write_text(handle + "\n")
+            os.replace(temp, handle_file(job.script))
         except OSError as exc:
             raise SchedulingError(f"cannot start {job.script}: {exc}") from exc
-        return f"{process}@{job.script}"
+        return handle
 
     def find(self, script: Path) -> str:
         """The handle the process running ``script`` recorded itself as it started ("" if none)."""

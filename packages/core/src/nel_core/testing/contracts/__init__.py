@@ -16,7 +16,8 @@ These modules import pytest; nothing else in nel-core does.
 
 from nel_core.testing.contracts.container_runtime import ContainerRuntimeContract
 from nel_core.testing.contracts.endpoint_provider import EndpointProviderContract
-from nel_core.testing.contracts.executor import ExecutorContract
+from nel_core.testing.contracts.executor import ExecutorContract, ExecutorHarness
+from nel_core.testing.contracts.faults import FailingStore, FaultInjectionContract
 from nel_core.testing.contracts.invocation_store import InvocationStoreContract
 from nel_core.testing.contracts.result_exporter import ResultExporterContract
 from nel_core.testing.contracts.scheduler import SchedulerContract
@@ -25,6 +26,9 @@ __all__ = [
     "ContainerRuntimeContract",
     "EndpointProviderContract",
     "ExecutorContract",
+    "ExecutorHarness",
+    "FailingStore",
+    "FaultInjectionContract",
     "InvocationStoreContract",
     "ResultExporterContract",
     "SchedulerContract",
