@@ -48,6 +48,7 @@ from nel_executor_local.server import DEPLOYMENT_HANDLE, LocalServer
 __all__ = ["SUPERVISOR", "SUPERVISOR_CONFIG", "LocalExecutor"]
 
 SUPERVISOR = "invocation.sh"
+SUPERVISOR_LOG = "supervisor.log"
 #: What the supervisor needs: the execution config, the server spec, the parallelism.
 SUPERVISOR_CONFIG = "supervisor.json"
 _RUNTIME_FILE = "runtime"
@@ -70,7 +71,7 @@ class LocalExecutor(Executor):
         if not isinstance(config, LocalExecutionConfig):
             raise ConfigError(f"execution: the local executor needs its own config, not {type(config).__name__}")
         self.local = config
-        self.scheduler = HostScheduler()
+        self.scheduler = HostScheduler(log_name=SUPERVISOR_LOG)
         self._runtime: ContainerRuntime | None = None
         self._providers: dict[str, EndpointProvider] = {}
 

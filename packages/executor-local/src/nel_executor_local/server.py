@@ -110,10 +110,10 @@ class LocalServer(EndpointProvider):
         while not answers(url):
             if not alive(handle):
                 why = "exited before it became healthy"
-                raise EndpointError(f"the {spec.type} server {why} (see {DEPLOYMENT_LOG})")
+                raise EndpointError(f"the {spec.type} deployment {why} (see {DEPLOYMENT_LOG})")
             if time.monotonic() > deadline:
                 why = f"was not healthy within {timeout:g}s"
-                raise EndpointError(f"the {spec.type} server {why} (see {DEPLOYMENT_LOG})")
+                raise EndpointError(f"the {spec.type} deployment {why} (see {DEPLOYMENT_LOG})")
             time.sleep(0.5)
 
     def stop(self, handle: str) -> None:

@@ -104,7 +104,7 @@ def _deploy(deployment: Deployment, job_dirs: Sequence[Path], say: Callable[[str
         say(f"deployment failed: {exc.message}")
         for job_dir in job_dirs:
             if not is_finished(job_dir):
-                end_job(job_dir, 1, f"the deployment failed: {exc.message}")
+                end_job(job_dir, 1, exc.message)
         if handle is not None:
             deployment.provider.stop(handle)
         return None

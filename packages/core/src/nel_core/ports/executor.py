@@ -7,12 +7,14 @@ it and registers an :class:`ExecutorSpec` under the entry-point group ``nel.exec
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
+from nel_core.layout import JOB_LOG
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import Invocation, Job, JobSpec, StateReport
 from nel_core.ports.capabilities import Capability
@@ -84,10 +86,25 @@ class Executor(abc.ABC):
         """Stop the jobs, their containers and the deployment they use; leave nothing running."""
 
     def logs(self, job: Job, *, follow: bool = False) -> Iterator[str]:
-        """Lines of the job's log; with ``follow``, until the job ends."""
-        log = Path(job.job_dir) / "job.log"
-        if log.exists():
-            yield from log.read_text(errors="replace").splitlines(keepends=True)
+        """The job's log as it grows; with ``follow``, until the job ends.
+
+        The default reads ``job.log`` in the job's folder on this host, asking :meth:`states`
+        when the job has ended; a backend whose logs live elsewhere overrides it.
+        """
+        log = Path(job.job_dir) / JOB_LOG
+        position = 0
+        while True:
+            ended = not follow or not self.states([job])[job.id].state.is_active
+            if log.exists():
+                with open(log, errors="replace") as stream:
+                    stream.seek(position)
+                    chunk = stream.read()
+                    position = stream.tell()
+                if chunk:
+                    yield chunk
+            if ended:
+                return
+            time.sleep(0.5)
 
     def resume(self, invocation: Invocation, jobs: Sequence[Job]) -> dict[str, str]:
         """Re-run ``jobs`` in place (RESUME); return job id -> new handle."""
