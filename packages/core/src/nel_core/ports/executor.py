@@ -100,8 +100,7 @@ class Executor(abc.ABC):
                     stream.seek(position)
                     chunk = stream.read()
                     position = stream.tell()
-                if chunk:
-                    yield chunk
+                yield from chunk.splitlines(keepends=True)
             if ended:
                 return
             time.sleep(0.5)
