@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from nel_core.layout import ARTIFACTS_DIR
 from nel_core.models.domain import Invocation, Job, JobState
 from nel_core.ports.result_exporter import ExportItem, ExportReport, ResultExporter
 from nel_core.services.stages import read_results
@@ -20,7 +21,7 @@ def export_results(
     skipped: list[str] = []
     for invocation, jobs in invocations:
         for job in jobs:
-            artifacts = Path(job.job_dir) / "artifacts"
+            artifacts = Path(job.job_dir) / ARTIFACTS_DIR
             results, _ = read_results(artifacts)
             if job.state is JobState.SUCCESS and results.has_scores:
                 items.append(

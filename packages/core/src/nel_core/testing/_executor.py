@@ -17,7 +17,7 @@ from typing import ClassVar
 import attrs
 
 from nel_core.errors import PreflightError, SchedulingError
-from nel_core.layout import RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER
+from nel_core.layout import ARTIFACTS_DIR, JOB_LOG, RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER, RUN_SCRIPT
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, Mount, StateReport
 from nel_core.ports.capabilities import Capability
@@ -147,7 +147,7 @@ class FakeExecutor(Executor):
             env_names=sorted(spec.env),
             mounts=[
                 Mount(source=str(job_dir), target=paths.job_dir),
-                Mount(source=str(job_dir / "artifacts"), target=paths.results_dir),
+                Mount(source=str(job_dir / ARTIFACTS_DIR), target=paths.results_dir),
                 *spec.mounts,
             ],
             workdir=paths.job_dir,
@@ -199,7 +199,7 @@ class FakeExecutor(Executor):
             job.id: stages.combine(
                 reports[job.handle],
                 stages.read_markers(Path(job.job_dir)),
-                Path(job.job_dir) / "artifacts",
+                Path(job.job_dir) / ARTIFACTS_DIR,
             )
             for job in jobs
         }
@@ -225,7 +225,7 @@ class FakeExecutor(Executor):
             job_dir = Path(job.job_dir)
             for marker in _MARKERS:  # the new run must not be judged by the old one's markers
                 (job_dir / marker).unlink(missing_ok=True)
-            rendered = RenderedJob(job_id=job.id, job_dir=job_dir, script=job_dir / "run.sh")
+            rendered = RenderedJob(job_id=job.id, job_dir=job_dir, script=job_dir / RUN_SCRIPT)
             handles[job.id] = self._submit(rendered)
         return handles
 
@@ -254,13 +254,13 @@ class FakeExecutor(Executor):
             exit_code = 0 if succeed else 1
         if succeed:
             task = job_dir.name.partition("-")[2] or "task"
-            write_results(job_dir / "artifacts", task, {"accuracy": 1.0})
+            write_results(job_dir / ARTIFACTS_DIR, task, {"accuracy": 1.0})
         self._log(handle, job_dir, f"fake job ended with exit code {exit_code}")
         (job_dir / stages.EXIT).write_text(f"{exit_code}\n")
         self.scheduler.finish(handle, exit_code)
 
     def _log(self, handle: str, job_dir: Path, line: str) -> None:
-        with (job_dir / "job.log").open("a") as log:
+        with (job_dir / JOB_LOG).open("a") as log:
             log.write(line + "\n")
         self.scheduler.emit(handle, line)
 
