@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from nel_core.converter import unstructure
 from nel_core.deployments import ExternalEndpoint
-from nel_core.errors import ConfigError, NelError
+from nel_core.errors import ConfigError, NelError, PreflightError
 from nel_core.host.job_script import adapter_port_line, render_job_script
 from nel_core.host.jobs import is_finished, on_host, reset_job, stop_job
 from nel_core.host.processes import stop_group
@@ -49,9 +49,15 @@ __all__ = ["SUPERVISOR", "SUPERVISOR_CONFIG", "LocalExecutor"]
 
 SUPERVISOR = "invocation.sh"
 SUPERVISOR_LOG = "supervisor.log"
+DEPLOYMENT_SCRIPT = "deployment.sh"
 #: What the supervisor needs: the execution config, the server spec, the parallelism.
 SUPERVISOR_CONFIG = "supervisor.json"
 _RUNTIME_FILE = "runtime"
+
+
+def _mounts(mapping: dict[str, str]) -> list[Mount]:
+    """``execution.mounts.*`` (host path -> container path) as mounts, ``~`` expanded."""
+    return [Mount(source=str(Path(host).expanduser()), target=target) for host, target in mapping.items()]
 
 
 def _say(message: str) -> None:
@@ -116,6 +122,8 @@ class LocalExecutor(Executor):
             host=self._runtime_named("process"),
             containers=self._runtime_named(containers),
             readiness_timeout=self.local.endpoint_readiness_timeout,
+            mounts=_mounts(self.local.mounts.deployment),
+            extra_args=shlex.split(self.local.extra_docker_args),
         )
 
     # ---------------------------------------------------------------------------- rendering
@@ -133,6 +141,7 @@ class LocalExecutor(Executor):
             Mount(source=str(job_dir), target="/job"),
             Mount(source=str(job_dir / ARTIFACTS_DIR), target="/results"),
             *spec.mounts,
+            *_mounts(self.local.mounts.evaluation),
         ]
         return ContainerSpec(
             image=spec.image,
@@ -148,11 +157,12 @@ class LocalExecutor(Executor):
             },
             name=f"nel-{plan.invocation_id}-{spec.index}",
             requirements=list(spec.pip_requirements),
+            extra_args=shlex.split(self.local.extra_docker_args),
         )
 
     def render(self, plan: Plan, spec: JobSpec, job_dir: Path) -> str:
         container = self.container_spec(plan, spec, job_dir)
-        if Capability.DIRECT_RUN in self.runtime.capabilities:
+        if Capability.DIRECT_RUN in self.runtime.capabilities and not container.extra_args:
             # Through the runtime's API: the container is stopped with the job, logs streamed.
             run = f"{shlex.quote(sys.executable)} -m nel_executor_local.container_job container.json"
         else:
@@ -161,13 +171,17 @@ class LocalExecutor(Executor):
 
     def render_invocation(self, plan: Plan, invocation_dir: Path) -> dict[str, str]:
         files: dict[str, str] = {_RUNTIME_FILE: self.runtime.name + "\n"}
-        if Capability.DIRECT_RUN in self.runtime.capabilities:
+        if Capability.DIRECT_RUN in self.runtime.capabilities and not self.local.extra_docker_args:
             for spec in plan.jobs:
                 container = self.container_spec(plan, spec, invocation_dir / job_dir_name(spec))
                 files[f"{job_dir_name(spec)}/container.json"] = json.dumps(
                     {"runtime": self.runtime.name, "docker_host": self.docker_host, "spec": unstructure(container)},
                     indent=2,
                 )
+        if plan.endpoint_spec is not None:
+            # What the supervisor starts, shown (dry runs, `info`); the server's values stay in deployment.env.
+            line = self.endpoint_provider(plan.config.deployment).render(plan.endpoint_spec)
+            files[DEPLOYMENT_SCRIPT] = f"#!/usr/bin/env bash\n# The model server of this invocation.\n{line}\n"
         parallel = self.local.max_parallel if self.local.mode == "parallel" else 1
         files[SUPERVISOR_CONFIG] = json.dumps(
             {
@@ -189,8 +203,13 @@ class LocalExecutor(Executor):
 
     def preflight(self, plan: Plan) -> None:
         check_plan(plan, self.local.output_dir)
+        for key, mounts in (("evaluation", self.local.mounts.evaluation), ("deployment", self.local.mounts.deployment)):
+            for host in mounts:
+                if not Path(host).expanduser().exists():
+                    raise PreflightError(f"execution.mounts.{key}: {host} does not exist on this host")
         if self.local.runtime != "auto":
             self.runtime.ping()
+            self._check_mounts()
             return
         docker = self._runtime_named("docker")
         try:
@@ -201,6 +220,14 @@ class LocalExecutor(Executor):
         except NelError as exc:
             self._runtime, why = self._runtime_named("process"), exc.message
         _say(f"runtime: {self._runtime.name}" + (f" ({why})" if why else ""))
+        self._check_mounts()
+
+    def _check_mounts(self) -> None:
+        if self.local.mounts.evaluation and Capability.MOUNTS not in self.runtime.capabilities:
+            raise PreflightError(
+                f"execution.mounts.evaluation: the {self.runtime.name} runtime cannot mount host paths",
+                hint="set execution.runtime=docker or podman",
+            )
 
     def submit(self, plan: Plan, jobs: Sequence[RenderedJob]) -> dict[str, str]:
         invocation_dir = jobs[0].job_dir.parent

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
 import attrs
 
 from nel_core.deployments import PlanServer, local_endpoint
-from nel_core.errors import EndpointError, NelError
+from nel_core.errors import ConfigError, EndpointError, NelError
 from nel_core.host.health import answers
 from nel_core.host.processes import alive, spawn_detached, stop_group
 from nel_core.models.config import DeploymentConfig, RunConfig
-from nel_core.models.domain import ContainerSpec, Endpoint, EndpointSpec
+from nel_core.models.domain import ContainerSpec, Endpoint, EndpointSpec, Mount
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.container_runtime import ContainerRuntime
 from nel_core.ports.endpoint_provider import EndpointProvider
@@ -40,6 +41,8 @@ class LocalServer(EndpointProvider):
         host: The runtime of servers without an image (the process runtime).
         containers: The runtime of servers with an image (docker or podman).
         readiness_timeout: Seconds a server may take to answer its health path.
+        mounts: More host paths for the server's container (``execution.mounts.deployment``).
+        extra_args: More command-line arguments for the server's container.
     """
 
     name: ClassVar[str] = "local-server"
@@ -52,15 +55,26 @@ class LocalServer(EndpointProvider):
         host: ContainerRuntime,
         containers: ContainerRuntime,
         readiness_timeout: float,
+        mounts: Sequence[Mount] = (),
+        extra_args: Sequence[str] = (),
     ) -> None:
         self._plan = plan
         self.host = host
         self.containers = containers
         self.readiness_timeout = readiness_timeout
+        self.mounts = list(mounts)
+        self.extra_args = list(extra_args)
 
     def plan(self, config: RunConfig, deployment: DeploymentConfig) -> EndpointSpec | None:
         spec = self._plan(config, deployment)
-        return None if spec is None else attrs.evolve(spec, readiness_timeout=self.readiness_timeout)
+        if spec is None:
+            return None
+        if self.mounts and spec.image is None:
+            raise ConfigError(
+                f"execution.mounts.deployment: the {spec.type} server runs on this host, not in a container",
+                hint="mount paths only into a deployment with an image",
+            )
+        return attrs.evolve(spec, readiness_timeout=self.readiness_timeout, mounts=[*spec.mounts, *self.mounts])
 
     def endpoint(self, config: RunConfig, spec: EndpointSpec | None) -> Endpoint:
         if spec is None:
@@ -70,8 +84,7 @@ class LocalServer(EndpointProvider):
     def _runtime(self, spec: EndpointSpec) -> ContainerRuntime:
         return self.host if spec.image is None else self.containers
 
-    @staticmethod
-    def _container(spec: EndpointSpec) -> ContainerSpec:
+    def _container(self, spec: EndpointSpec) -> ContainerSpec:
         invocation = spec.labels.get("nel.invocation", "")
         return ContainerSpec(
             image=spec.image or "",
@@ -82,6 +95,7 @@ class LocalServer(EndpointProvider):
             labels=dict(spec.labels),
             name=f"nel-{invocation}-server" if invocation else None,
             requirements=list(spec.requirements),
+            extra_args=self.extra_args if spec.image else [],
         )
 
     def prepare(self, spec: EndpointSpec) -> None:
@@ -90,15 +104,18 @@ class LocalServer(EndpointProvider):
         except NelError as exc:
             raise EndpointError(f"deployment {spec.type}: {exc.message}", hint=exc.hint) from exc
 
-    def start(self, spec: EndpointSpec, workdir: Path) -> str:
+    def render(self, spec: EndpointSpec) -> str:
+        """The server's line, run from the invocation's folder: it alone reads ``deployment.env``;
+        ``exec`` keeps the started process the server itself."""
         line = shlex.join(self._runtime(spec).render(self._container(spec)))
-        # The server alone reads deployment.env; exec keeps the handle the server's own.
-        script = (
+        return (
             f"[ -f {DEPLOYMENT_SECRETS_FILE} ] && {{ set -a; . ./{DEPLOYMENT_SECRETS_FILE}; set +a; }}; "
             f"exec {line}"
         )
+
+    def start(self, spec: EndpointSpec, workdir: Path) -> str:
         try:
-            handle = spawn_detached(["bash", "-c", script], cwd=workdir, log=workdir / DEPLOYMENT_LOG)
+            handle = spawn_detached(["bash", "-c", self.render(spec)], cwd=workdir, log=workdir / DEPLOYMENT_LOG)
         except OSError as exc:
             raise EndpointError(f"cannot start the {spec.type} server: {exc}") from exc
         (workdir / DEPLOYMENT_HANDLE).write_text(handle + "\n")

@@ -69,7 +69,8 @@ class ContainerSpec:
     """What a container runtime runs: an image and a command, with env names (never values).
 
     ``requirements`` are what a runtime without containers installs instead of the image (pip
-    requirements, e.g. ``nemo-evaluator==0.1.95`` and the harness package).
+    requirements, e.g. ``nemo-evaluator==0.1.95`` and the harness package). ``extra_args`` are
+    the user's own arguments for a runtime's command line (``execution.extra_docker_args``).
     """
 
     image: str
@@ -82,6 +83,7 @@ class ContainerSpec:
     labels: dict[str, str] = attrs.Factory(dict)
     name: str | None = None
     requirements: list[str] = attrs.Factory(list)
+    extra_args: list[str] = attrs.Factory(list)
 
 
 @attrs.frozen(kw_only=True)

@@ -31,6 +31,13 @@ class EndpointProvider(abc.ABC):
     def endpoint(self, config: RunConfig, spec: EndpointSpec | None) -> Endpoint:
         """Where the harness sends requests once the server (if any) is up."""
 
+    def render(self, spec: EndpointSpec) -> str:
+        """The shell line that starts the server in the foreground (for batch scripts and dry runs).
+
+        The default is the spec's own command, run where the line runs.
+        """
+        return spec.command
+
     def prepare(self, spec: EndpointSpec) -> None:
         """Build what the server needs once (an environment, an image check), before any job starts.
 

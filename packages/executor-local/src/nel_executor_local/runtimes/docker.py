@@ -127,7 +127,7 @@ class DockerRuntime(ContainerRuntime):
             argv += ["--gpus", gpus]
         if spec.workdir:
             argv += ["-w", spec.workdir]
-        return [*argv, spec.image, *spec.command]
+        return [*argv, *spec.extra_args, spec.image, *spec.command]
 
     def _implicit_host(self) -> str | None:
         """The socket to name on a command line when nothing else names one (the CLI's own default: none)."""
@@ -235,6 +235,11 @@ class DockerRuntime(ContainerRuntime):
         """
         import docker.errors
 
+        if spec.extra_args:
+            raise ContainerError(
+                "extra docker arguments (execution.extra_docker_args) need the docker command line",
+                hint="run the spec with render() instead",
+            )
         source = os.environ if environment is None else environment
         options: dict[str, Any] = {
             "command": list(spec.command) or None,
