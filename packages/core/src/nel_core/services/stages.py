@@ -92,7 +92,7 @@ def _outcome_settings(job_dir: Path) -> dict[str, Any]:
 def _load_yaml(path: Path) -> Mapping[str, Any]:
     try:
         data = load(path.read_text())
-    except (OSError, YamlError):
+    except (OSError, UnicodeDecodeError, YamlError):
         return {}
     return data if isinstance(data, Mapping) else {}
 
