@@ -107,7 +107,7 @@ def test_jobs_outlive_a_sigkilled_cli(nel, nel_home: Path, tmp_path: Path) -> No
 
 
 def test_harness_exiting_zero_with_empty_results_is_failed(nel, tmp_path: Path) -> None:
-    """Endpoint down mid-run: the harness exits 0 without scores, and NEL reports the job failed."""
+    """Endpoint failing every request: the harness exits 0 without scores, NEL fails the job for its endpoint."""
     port = free_port()
     # An external endpoint that answers the preflight but fails every request.
     server = subprocess.Popen(
@@ -145,7 +145,10 @@ evaluation:
         invocation = json.loads(result.stdout)["invocation_id"]
         status = json.loads(nel("status", invocation, "--json").stdout)[0]["jobs"][0]
         assert status["state"] == "failed"
-        assert "no score" in status["reason"]
+        # Both requests failed: the endpoint is named, not a results.yml without a score.
+        assert status["reason"].startswith(
+            f"2 of 2 requests to http://127.0.0.1:{port}/v1/completions failed (first: HTTP 503 Service Unavailable)"
+        )
         assert status["exit_code"] == 0
     finally:
         server.kill()

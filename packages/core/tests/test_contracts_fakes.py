@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +157,7 @@ class TestFakeExecutorContract(ExecutorContract):
     def release(self, executor: Executor, job: Job, exit_code: int) -> None:
         assert isinstance(executor, FakeExecutor)
         executor.finish(job, succeed=exit_code == 0, exit_code=exit_code)
+
+    def report_requests(self, executor: Executor, job: Job, counts: Mapping[str, Any]) -> None:
+        # The fake's jobs run no harness: the statistics go where a harness writes them.
+        (Path(job.job_dir) / "artifacts" / "nel_requests.json").write_text(json.dumps(dict(counts)))

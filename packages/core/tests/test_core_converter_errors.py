@@ -154,3 +154,35 @@ def test_error_messages_are_one_line() -> None:
     """Every error message above is a single line (the CLI prints it after 'error: ')."""
     error = _error(evaluation={"tasks": [{"name": "a", "nemo_evaluater_config": {}}]})
     assert "\n" not in error.message and "\n" not in (error.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (1.5, "expected a number between 0 and 1, got 1.5"),
+        (-0.01, "expected a number between 0 and 1, got -0.01"),
+        (float("nan"), "expected a number between 0 and 1, got nan"),
+        ("often", "expected a number, got 'often'"),
+        (True, "expected a number, got True"),
+        (None, "expected a number, got None"),
+        ([0.1], "expected a number, got [0.1]"),
+    ],
+)
+def test_max_failure_rate_out_of_range_or_not_a_number(value: Any, message: str) -> None:
+    """evaluation.max_failure_rate must be a number in [0, 1]: one line naming the key otherwise."""
+    error = _error(evaluation={"tasks": [{"name": "a"}], "max_failure_rate": value})
+    assert error.message == f"evaluation.max_failure_rate: {message}"
+    assert "\n" not in error.message
+
+
+@pytest.mark.parametrize(("value", "rate"), [(0, 0.0), (1, 1.0), ("0.25", 0.25), (0.05, 0.05)])
+def test_max_failure_rate_accepts_the_unit_interval(value: Any, rate: float) -> None:
+    """Numbers from 0 to 1 (and their spellings as YAML strings) are accepted as they are."""
+    data = {"execution": {"type": "fake", "output_dir": "out"}, "evaluation": {"max_failure_rate": value}}
+    assert structure_run_config(data, FakeExecutionConfig).evaluation.max_failure_rate == rate
+
+
+def test_max_failure_rate_defaults_to_five_percent() -> None:
+    """Unset, a job may have 5% of its requests fail."""
+    data = {"execution": {"type": "fake", "output_dir": "out"}}
+    assert structure_run_config(data, FakeExecutionConfig).evaluation.max_failure_rate == 0.05

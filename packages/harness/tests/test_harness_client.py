@@ -106,6 +106,17 @@ def test_retries_run_out_into_request_failed(stub_server) -> None:
     assert len(server.requests) == 3
 
 
+def test_request_failed_keeps_the_last_status_and_the_url(stub_server, free_dead_url: str) -> None:
+    """A failed request names the URL it called and its last HTTP status (None if no answer)."""
+    server = stub_server(lambda path, headers, body: (503, {"error": "overloaded"}))
+    with pytest.raises(RequestFailedError) as failed:
+        complete(_config(server.base_url, max_retries=1), Prompt(messages=()), sleep=lambda s: None)
+    assert (failed.value.status, failed.value.url) == (503, server.base_url + "/chat/completions")
+    with pytest.raises(RequestFailedError) as refused:
+        complete(_config(free_dead_url, max_retries=0), Prompt(messages=()), sleep=lambda s: None)
+    assert (refused.value.status, refused.value.url) == (None, free_dead_url + "/chat/completions")
+
+
 def test_client_errors_are_not_retried(stub_server) -> None:
     """A 400 (bad request) fails at once: asking again cannot help."""
     server = stub_server(lambda path, headers, body: (400, {"error": "bad model"}))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core_evals.nel_bench import RESULTS_FILE, SAMPLES_FILE
+from core_evals.nel_bench import REQUESTS_FILE, RESULTS_FILE, SAMPLES_FILE
 from core_evals.nel_bench.output import read_results
 from core_evals.nel_bench.runner import main
 from nel_harness_stub import answer_key, openai_answer
@@ -132,6 +132,37 @@ def test_some_failures_lower_accuracy_and_are_counted(stub_server, tmp_path: Pat
     assert metrics["requests"]["scores"]["failure_rate"]["value"] == 0.25
 
 
+def test_request_counts_name_the_failures_and_the_first_error(stub_server, tmp_path: Path) -> None:
+    """The requests file counts requests and failures, and gives the first one's status and URL."""
+
+    def respond(path: str, headers: dict, body: dict) -> tuple:
+        if "France" in json.dumps(body) or "Italy" in json.dumps(body):
+            return 503, {"error": "overloaded"}
+        return 200, openai_answer(body, answer_key(body))
+
+    server = stub_server(respond)
+    extra = ("--limit-samples", "5", "--max-retries", "0")
+    argv = _argv(server.base_url, tmp_path, "capitals", "completions", *extra)
+    assert main(argv) == 0
+    counts = json.loads((tmp_path / REQUESTS_FILE).read_text())
+    first = counts.pop("first_error")
+    assert counts == {"requests": 5, "failed": 2}
+    assert first["status"] == 503
+    assert first["url"] == server.base_url + "/completions"
+    assert "France" not in first["message"] and "HTTP 503" in first["message"]
+
+
+def test_request_counts_of_a_clean_run_have_no_error(stub_server, tmp_path: Path) -> None:
+    """Nothing failed: the requests file says so, with no first error."""
+    server = stub_server(lambda path, headers, body: (200, openai_answer(body, "42")))
+    main(_argv(server.base_url, tmp_path, "arithmetic", "chat", "--limit-samples", "3"))
+    assert json.loads((tmp_path / REQUESTS_FILE).read_text()) == {
+        "requests": 3,
+        "failed": 0,
+        "first_error": None,
+    }
+
+
 def test_dead_endpoint_exits_zero_with_no_scores(
     free_dead_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -144,6 +175,8 @@ def test_dead_endpoint_exits_zero_with_no_scores(
     summary = json.loads((tmp_path / RESULTS_FILE).read_text())["summary"]
     assert summary["failed_requests"] == 2
     assert "every request failed" in capsys.readouterr().err
+    counts = json.loads((tmp_path / REQUESTS_FILE).read_text())
+    assert (counts["requests"], counts["failed"], counts["first_error"]["status"]) == (2, 2, None)
 
 
 def test_bad_limit_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

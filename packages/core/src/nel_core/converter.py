@@ -23,7 +23,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.v import format_exception
 
 from nel_core.errors import ConfigError, NelError
-from nel_core.models.config import DeploymentConfig, ExecutionConfig, RunConfig
+from nel_core.models.config import DeploymentConfig, ExecutionConfig, Rate, RunConfig
 from nel_core.plugins import deployment_types
 from nel_core.suggest import suggest
 
@@ -122,6 +122,14 @@ def _structure_float(value: Any, _: type) -> float:
     raise ConfigError(f"expected a number, got {value!r}")
 
 
+def _structure_rate(value: Any, _: type) -> Rate:
+    # NaN fails the range check too (every comparison with it is false).
+    number = _structure_float(value, float)
+    if not 0.0 <= number <= 1.0:
+        raise ConfigError(f"expected a number between 0 and 1, got {value!r}")
+    return Rate(number)
+
+
 def _structure_int_or_str(value: Any, _: Any) -> int | str | None:
     if value is None or isinstance(value, (int, str)) and not isinstance(value, bool):
         return value
@@ -133,6 +141,7 @@ converter.register_structure_hook_func(lambda t: t == (int | str | None), _struc
 converter.register_structure_hook(bool, _structure_bool)
 converter.register_structure_hook(int, _structure_int)
 converter.register_structure_hook(float, _structure_float)
+converter.register_structure_hook(Rate, _structure_rate)
 converter.register_structure_hook_func(_is_list, _structure_list)
 _structure_base_execution = make_dict_structure_fn(
     ExecutionConfig, converter, _cattrs_forbid_extra_keys=True

@@ -5,9 +5,12 @@ An invocation's folder (``<execution.output_dir>/<invocation id>/``) holds one f
 
 - ``run.sh``: its entry script (written by the executor; sources ``secrets.env``),
 - ``run_config.yml``: the harness's run config, passed where the command says ``{run_config}``,
+- ``outcome.yml``: how the job's outcome is judged (``max_failure_rate``, from the run config),
 - ``secrets.env``: the job's environment values (mode 0600, sourced, never printed),
 - ``job.log``: what the job printed (stdout and stderr),
-- ``artifacts/``: the harness's output directory (``results.yml`` and friends),
+- ``artifacts/``: the harness's output directory (``results.yml`` and friends; the request
+  statistics NEL reads, ``nel_requests.json`` or nemo-evaluator's ``eval_factory_metrics.json``,
+  see :mod:`nel_core.services.requests`),
 - the stage markers, written by the job itself as it goes (see :mod:`nel_core.services.stages`):
   ``stage.pre-start``, ``stage.running``, ``stage.exit`` (the exit code), ``stage.reason`` (why
   it failed, when the job knows), and ``stage.killed`` (written by whoever stops it on purpose),
@@ -22,12 +25,16 @@ from __future__ import annotations
 __all__ = [
     "ADAPTER_PORT_VARIABLE",
     "ARTIFACTS_DIR",
+    "EVAL_FACTORY_METRICS",
     "EXIT",
     "JOB_LOG",
     "JOB_PID",
     "KILLED",
+    "OUTCOME_FILE",
     "PRE_START",
     "REASON",
+    "REQUESTS_FILE",
+    "RESULTS_FILE",
     "RUNNING",
     "RUN_CONFIG_FILE",
     "RUN_CONFIG_PLACEHOLDER",
@@ -40,8 +47,14 @@ RUN_CONFIG_FILE = "run_config.yml"
 #: Where a JobSpec's command names its run config; the executor puts the path as the job sees it.
 RUN_CONFIG_PLACEHOLDER = "{run_config}"
 SECRETS_FILE = "secrets.env"
+OUTCOME_FILE = "outcome.yml"
 JOB_LOG = "job.log"
 ARTIFACTS_DIR = "artifacts"
+RESULTS_FILE = "results.yml"
+#: Request statistics a harness may write into its output dir (NEL's benchmark does).
+REQUESTS_FILE = "nel_requests.json"
+#: nemo-evaluator's metrics file; its adapter proxy counts the responses by HTTP status there.
+EVAL_FACTORY_METRICS = "eval_factory_metrics.json"
 JOB_PID = "job.pid"
 ADAPTER_PORT_VARIABLE = "ADAPTER_PORT"
 

@@ -56,6 +56,23 @@ def _scores(job: Job) -> dict[str, float]:
     return results.as_dict()
 
 
+def _requests(job: Job) -> dict[str, object]:
+    """The job's request statistics (None each when its harness counted none)."""
+    from nel_core.services.status import REQUEST_KEYS
+
+    return {key: job.data.get(key) for key in REQUEST_KEYS}
+
+
+def _failed_requests(job: Job) -> str:
+    """``1 of 100 (1.0%)``, or empty when unknown."""
+    requests = _requests(job)
+    total, failed, rate = requests["requests"], requests["failed_requests"], requests["failure_rate"]
+    if not isinstance(total, int) or not isinstance(failed, int):
+        return ""
+    share = f" ({rate:.1%})" if isinstance(rate, float) else ""
+    return f"{failed} of {total}{share}"
+
+
 def status_command(ids: Sequence[str], json_output: bool) -> None:
     """Print the jobs' states (asking each backend once)."""
     selected = _refreshed(ids)
@@ -73,6 +90,7 @@ def status_command(ids: Sequence[str], json_output: bool) -> None:
                             "reason": j.reason,
                             "exit_code": j.exit_code,
                             "job_dir": j.job_dir,
+                            **_requests(j),
                         }
                         for j in jobs
                     ],
@@ -82,11 +100,11 @@ def status_command(ids: Sequence[str], json_output: bool) -> None:
         )
         return
     rows = [
-        (j.id, j.task_name, j.state.value, j.reason)
+        (j.id, j.task_name, j.state.value, _failed_requests(j) or "-", j.reason)
         for _, jobs in selected
         for j in jobs
     ]
-    typer.echo(table(["job", "task", "state", "reason"], rows))
+    typer.echo(table(["job", "task", "state", "failed requests", "reason"], rows))
 
 
 def kill_command(id: str) -> None:
@@ -135,6 +153,7 @@ def info_command(id: str, json_output: bool) -> None:
                 "reason": j.reason,
                 "job_dir": j.job_dir,
                 "scores": _scores(j),
+                **_requests(j),
             }
             for j in jobs
         ],
@@ -144,10 +163,14 @@ def info_command(id: str, json_output: bool) -> None:
         return
     for key in ("invocation_id", "executor", "created_at", "output_dir", "deployment"):
         typer.echo(f"{key}: {data[key]}")
-    for job in data["jobs"]:
-        typer.echo(f"\n{job['id']}  {job['task']}  {job['state']}  {job['reason']}")
-        typer.echo(f"  dir: {job['job_dir']}")
-        for name, value in sorted(job["scores"].items()):
+    for job, described in zip(jobs, data["jobs"]):
+        typer.echo(f"\n{job.id}  {job.task_name}  {job.state.value}  {job.reason}")
+        typer.echo(f"  dir: {job.job_dir}")
+        failed = _failed_requests(job)
+        if failed:
+            error = job.data.get("request_error")
+            typer.echo(f"  failed requests: {failed}" + (f"; {error}" if error else ""))
+        for name, value in sorted(described["scores"].items()):
             typer.echo(f"  {name}: {value:.4f}")
 
 
@@ -182,7 +205,8 @@ def wait_and_report(invocation_id: str, *, quiet: bool = False, poll: float = 0.
     rows = []
     for job in jobs:
         scores = _scores(job)
-        if not scores:
+        # A job can fail with scores (its endpoint failed too many requests): say why too.
+        if not scores or job.reason and job.state.value != "success":
             rows.append((job.id, job.task_name, job.state.value, "-", job.reason or "-"))
         for name, value in sorted(scores.items()):
             rows.append((job.id, job.task_name, job.state.value, name, f"{value:.4f}"))

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nel_core.host.processes import alive, stop_group
-from nel_core.layout import EXIT, JOB_LOG, JOB_PID, KILLED, PRE_START, REASON, RUN_SCRIPT, RUNNING
+from nel_core.layout import ARTIFACTS_DIR, EXIT, JOB_LOG, JOB_PID, KILLED, PRE_START, REASON, RUN_SCRIPT, RUNNING
 from nel_core.models.domain import JobState, StateReport
+from nel_core.services.requests import clear_request_stats
 
 __all__ = ["end_job", "is_finished", "job_running", "mark_killed", "on_host", "reset_job", "start_job", "stop_job"]
 
@@ -95,6 +96,11 @@ def stop_job(job_dir: Path, *, grace: float = 10.0) -> None:
 
 
 def reset_job(job_dir: Path) -> None:
-    """Clear the job's markers so that it can run again in place (its artifacts stay)."""
+    """Clear the job's markers so that it can run again in place.
+
+    Its artifacts stay (the harness replays what it cached), but for the request statistics of
+    the run it replaces: the new run is judged by its own requests alone.
+    """
     for name in (PRE_START, RUNNING, EXIT, KILLED, REASON, JOB_PID):
         (job_dir / name).unlink(missing_ok=True)
+    clear_request_stats(job_dir / ARTIFACTS_DIR)

@@ -21,7 +21,7 @@ from nel_core.models.domain import (
     Mount,
     StateReport,
 )
-from nel_core.models.results import JobResults, Score
+from nel_core.models.results import JobResults, RequestStats, Score
 
 __all__ = [
     "ApiEndpoint",
@@ -38,6 +38,7 @@ __all__ = [
     "JobSpec",
     "JobState",
     "Mount",
+    "RequestStats",
     "RunConfig",
     "Score",
     "StateReport",

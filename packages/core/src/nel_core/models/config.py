@@ -7,11 +7,12 @@ the ``execution`` section is structured with the config type of the chosen execu
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NewType
 
 import attrs
 
 __all__ = [
+    "DEFAULT_MAX_FAILURE_RATE",
     "DEPLOYMENT_TYPES",
     "ApiEndpoint",
     "AutoExport",
@@ -22,6 +23,7 @@ __all__ = [
     "LlamaCppDeployment",
     "NimDeployment",
     "NoneDeployment",
+    "Rate",
     "RunConfig",
     "SglangDeployment",
     "Target",
@@ -244,15 +246,34 @@ class TaskConfig:
     post_cmd: str = ""
 
 
+#: A fraction in [0, 1]; the converter checks the range when it structures a config.
+Rate = NewType("Rate", float)
+
+#: The share of a job's requests that may fail before the job fails (``evaluation.max_failure_rate``).
+DEFAULT_MAX_FAILURE_RATE = Rate(0.05)
+
+
+def _check_rate(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{attribute.name}: expected a number between 0 and 1, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class EvaluationConfig:
-    """The benchmarks to run and the harness config shared by all of them."""
+    """The benchmarks to run and the harness config shared by all of them.
+
+    Args:
+        max_failure_rate: The share of a job's requests to the endpoint that may fail (HTTP
+            errors, timeouts, dropped connections, as the harness counts them) before the job
+            fails for its endpoint: a job above it is FAILED, whatever its scores.
+    """
 
     tasks: list[TaskConfig] = attrs.Factory(list)
     nemo_evaluator_config: dict[str, Any] = attrs.Factory(dict)
     env_vars: dict[str, str] = attrs.Factory(dict)
     pre_cmd: str = ""
     post_cmd: str = ""
+    max_failure_rate: Rate = attrs.field(default=DEFAULT_MAX_FAILURE_RATE, validator=_check_rate)
 
 
 @attrs.frozen(kw_only=True)

@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from nel_core.models.results import RequestStats
+
 __all__ = [
     "ContainerSpec",
     "Endpoint",
@@ -47,12 +49,16 @@ class StateReport:
 
     ``inferred`` marks an ended state that was concluded, not reported (the job's process is
     gone and it left no exit marker): such a state is asked again when new evidence may appear.
+
+    ``requests`` holds the harness's request statistics once the job has ended, when the
+    harness wrote them (see :mod:`nel_core.services.requests`).
     """
 
     state: JobState
     reason: str = ""
     exit_code: int | None = None
     inferred: bool = False
+    requests: RequestStats | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -182,7 +188,9 @@ class Job:
     """One job of an invocation, as recorded in the store.
 
     ``handle`` is the scheduler's own id (a process group, a Slurm job id, ...); ``data`` holds what
-    the executor needs to find the job again (container labels, remote paths, ...).
+    the executor needs to find the job again (container labels, remote paths, ...) and, once the
+    job has ended, its request statistics (``requests``, ``failed_requests``, ``failure_rate``,
+    ``request_error``: see :data:`nel_core.services.status.REQUEST_KEYS`).
     """
 
     id: str

@@ -1,4 +1,4 @@
-"""The results of a job, parsed from the harness's ``results.yml``."""
+"""The results of a job: the scores of the harness's ``results.yml`` and its request statistics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,33 @@ from typing import Any
 
 import attrs
 
-__all__ = ["JobResults", "Score"]
+__all__ = ["JobResults", "RequestStats", "Score"]
+
+
+@attrs.frozen(kw_only=True)
+class RequestStats:
+    """How many of a job's requests to the endpoint failed, as its harness counted them.
+
+    A failed request is one that got no usable answer (an HTTP error, a timeout, a dropped
+    connection): the endpoint failed, not the model, whatever score the harness gave the item.
+
+    Args:
+        total: Requests counted.
+        failed: Requests among them that failed.
+        error: A short description of the failures: the first one (``first: HTTP 503 Service
+            Unavailable``) or the error statuses seen (``HTTP 503 Service Unavailable: 9``).
+        source: The harness's file the counts come from.
+    """
+
+    total: int
+    failed: int
+    error: str = ""
+    source: str = ""
+
+    @property
+    def failure_rate(self) -> float | None:
+        """``failed / total``; None when no request was counted."""
+        return self.failed / self.total if self.total else None
 
 
 @attrs.frozen(kw_only=True)

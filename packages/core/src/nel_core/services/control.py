@@ -14,7 +14,7 @@ from nel_core.models.domain import Invocation, Job, JobState
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.invocation_store import InvocationStore
 from nel_core.services.materialize import partial_dir
-from nel_core.services.status import ExecutorFor, inferred
+from nel_core.services.status import ExecutorFor, inferred, without_request_data
 
 __all__ = ["kill", "resume"]
 
@@ -72,6 +72,7 @@ def resume(
             reason="resumed",
             exit_code=None,
             handle=handles.get(job.id, job.handle),
+            data=without_request_data(job.data),
             updated_at=time.time(),
         )
         for job in again

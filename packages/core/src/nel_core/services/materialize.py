@@ -1,4 +1,4 @@
-"""Materialize: each job's directory with its script, run config and secrets file.
+"""Materialize: each job's directory with its script, run config, outcome settings and secrets file.
 
 Secrets never reach a script: every env value of a job goes into ``secrets.env`` (mode 0600),
 which the job's script sources. A dry run materializes with every value redacted.
@@ -18,7 +18,7 @@ import attrs
 
 from nel_core.env import parse_env_value, resolve_env
 from nel_core.errors import NelError
-from nel_core.layout import ARTIFACTS_DIR, RUN_CONFIG_FILE, RUN_SCRIPT, SECRETS_FILE
+from nel_core.layout import ARTIFACTS_DIR, OUTCOME_FILE, RUN_CONFIG_FILE, RUN_SCRIPT, SECRETS_FILE
 from nel_core.models.domain import JobSpec
 from nel_core.ports.executor import Executor
 from nel_core.ports.scheduler import RenderedJob
@@ -115,6 +115,8 @@ def render_files(
     """
     invocation_dir = root / plan.invocation_id
     files: list[RenderedFile] = []
+    # How every job's outcome is judged once it ends (read back by stages.read_markers).
+    outcome = {"max_failure_rate": plan.config.evaluation.max_failure_rate}
     for spec in plan.jobs:
         job_dir = invocation_dir / job_dir_name(spec)
         paths = executor.job_paths(spec, job_dir)
@@ -122,6 +124,7 @@ def render_files(
         files += [
             RenderedFile(path=job_dir / RUN_SCRIPT, text=executor.render(plan, spec, job_dir), mode=0o755),
             RenderedFile(path=job_dir / RUN_CONFIG_FILE, text=dump(run_config)),
+            RenderedFile(path=job_dir / OUTCOME_FILE, text=dump(outcome)),
             RenderedFile(
                 path=job_dir / SECRETS_FILE,
                 text=secrets_text(spec.env, environ, redact=redact),

@@ -3,20 +3,26 @@
 A job outlives the CLI, so it records its own progress: ``stage.pre-start`` when its script
 starts, ``stage.running`` when the harness starts, ``stage.exit`` holding the exit code when
 it ends, and ``stage.killed`` when it was stopped on purpose. Status reads these together with
-the scheduler's answer and the harness's results.
+the scheduler's answer and the harness's results and request statistics (see
+:mod:`nel_core.services.outcome`).
 """
 
 from __future__ import annotations
 
 import shlex
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 
-from nel_core.layout import EXIT, KILLED, PRE_START, REASON, RUNNING
+from nel_core.layout import EXIT, KILLED, OUTCOME_FILE, PRE_START, REASON, RESULTS_FILE, RUN_CONFIG_FILE, RUNNING
+from nel_core.models.config import DEFAULT_MAX_FAILURE_RATE
 from nel_core.models.domain import JobState, StateReport
 from nel_core.models.results import JobResults
+from nel_core.services.outcome import judge
+from nel_core.services.requests import read_request_stats
 from nel_core.yaml_io import YamlError, load
 
 __all__ = [
@@ -36,29 +42,66 @@ __all__ = [
 
 @attrs.frozen(kw_only=True)
 class Markers:
-    """What a job's directory says about it."""
+    """What a job's directory says about it.
+
+    Besides the stage markers, what judging its outcome needs once it has ended: the endpoint
+    its harness was given (``run_config.yml``) and the failure rate it may have
+    (``outcome.yml``; the default for a job written without one).
+    """
 
     pre_start: bool = False
     running: bool = False
     exit_code: int | None = None
     killed: bool = False
     reason: str = ""
+    endpoint_url: str = ""
+    max_failure_rate: float = DEFAULT_MAX_FAILURE_RATE
 
 
 def read_markers(job_dir: Path) -> Markers:
-    """Read the stage markers of the job in ``job_dir``."""
+    """Read the stage markers of the job in ``job_dir`` (and, once it has ended, its outcome settings)."""
     exit_code = None
     exit_file = job_dir / EXIT
+    settings: dict[str, Any] = {}
     if exit_file.exists():
         text = exit_file.read_text().strip()
         exit_code = int(text) if text.lstrip("-").isdigit() else -1
+        # Read only for an ended job: a running one is judged by nothing but its markers.
+        settings = _outcome_settings(job_dir)
     return Markers(
         pre_start=(job_dir / PRE_START).exists(),
         running=(job_dir / RUNNING).exists(),
         exit_code=exit_code,
         killed=(job_dir / KILLED).exists(),
         reason=_read(job_dir / REASON),
+        **settings,
     )
+
+
+def _outcome_settings(job_dir: Path) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    url = _mapping_at(_load_yaml(job_dir / RUN_CONFIG_FILE), "target", "api_endpoint").get("url")
+    if isinstance(url, str):
+        settings["endpoint_url"] = url
+    rate = _load_yaml(job_dir / OUTCOME_FILE).get("max_failure_rate")
+    if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0.0 <= rate <= 1.0:
+        settings["max_failure_rate"] = float(rate)
+    return settings
+
+
+def _load_yaml(path: Path) -> Mapping[str, Any]:
+    try:
+        data = load(path.read_text())
+    except (OSError, UnicodeDecodeError, YamlError):
+        return {}
+    return data if isinstance(data, Mapping) else {}
+
+
+def _mapping_at(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    for key in keys:
+        inner = data.get(key)
+        data = inner if isinstance(inner, Mapping) else {}
+    return data
 
 
 def _read(path: Path) -> str:
@@ -69,8 +112,8 @@ def _read(path: Path) -> str:
 
 
 def read_results(results_dir: Path) -> tuple[JobResults, str]:
-    """The job's parsed ``results.yml`` and, when it holds no score, why."""
-    path = results_dir / "results.yml"
+    """The job's parsed ``results.yml`` and, when it holds no score, what is known of why."""
+    path = results_dir / RESULTS_FILE
     if not path.exists():
         return JobResults(), "the harness wrote no results.yml"
     try:
@@ -79,7 +122,7 @@ def read_results(results_dir: Path) -> tuple[JobResults, str]:
     except (OSError, YamlError) as exc:
         return JobResults(), f"results.yml is unreadable: {exc}"
     if not results.has_scores:
-        return results, "the harness exited 0 but results.yml holds no score (did every request fail?)"
+        return results, "the harness exited 0 but results.yml holds no score"
     return results, ""
 
 
@@ -87,7 +130,8 @@ def combine(scheduled: StateReport, markers: Markers, results_dir: Path) -> Stat
     """The job's state from the scheduler's answer, its markers and its results.
 
     The markers win where they speak (they are the job's own word); a scheduler that cannot be
-    asked gives UNKNOWN, never FAILED.
+    asked gives UNKNOWN, never FAILED. A harness that exited 0 is judged by its scores and its
+    request statistics (:func:`nel_core.services.outcome.judge`).
     """
     if markers.killed:
         return StateReport(state=JobState.KILLED, reason="killed", exit_code=markers.exit_code)
@@ -99,9 +143,13 @@ def combine(scheduled: StateReport, markers: Markers, results_dir: Path) -> Stat
                 exit_code=markers.exit_code,
             )
         results, why = read_results(results_dir)
-        if results.has_scores:
-            return StateReport(state=JobState.SUCCESS, exit_code=0)
-        return StateReport(state=JobState.FAILED, reason=why, exit_code=0)
+        return judge(
+            results,
+            why,
+            read_request_stats(results_dir),
+            max_failure_rate=markers.max_failure_rate,
+            endpoint_url=markers.endpoint_url,
+        )
     if scheduled.state is JobState.UNKNOWN:
         return scheduled
     if scheduled.state.is_active:

@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import attrs
 
 from nel_core.host.processes import alive
 from nel_core.models.domain import Invocation, Job, JobState, StateReport
+from nel_core.models.results import RequestStats
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
 
-__all__ = ["ExecutorFor", "inferred", "launching", "refresh"]
+__all__ = [
+    "REQUEST_KEYS",
+    "ExecutorFor",
+    "inferred",
+    "launching",
+    "refresh",
+    "request_data",
+    "without_request_data",
+]
 
 #: Gives the executor that ran an invocation (built from its recorded config).
 ExecutorFor = Callable[[Invocation], Executor]
+
+#: The keys of a job's request statistics in :attr:`Job.data`, once it has ended and its
+#: harness counted them: requests counted, failed ones, their ratio, and a description of
+#: the failures (see :class:`~nel_core.models.results.RequestStats`).
+REQUEST_KEYS = ("requests", "failed_requests", "failure_rate", "request_error")
 
 
 def refresh(
@@ -69,19 +84,37 @@ def launching(invocation: Invocation) -> bool:
     return bool(launcher) and alive(launcher)
 
 
+def request_data(stats: RequestStats | None) -> dict[str, Any]:
+    """A job's request statistics as its :attr:`Job.data` holds them (:data:`REQUEST_KEYS`)."""
+    if stats is None:
+        return {}
+    return {
+        "requests": stats.total,
+        "failed_requests": stats.failed,
+        "failure_rate": stats.failure_rate,
+        "request_error": stats.error,
+    }
+
+
+def without_request_data(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without request statistics (a job that runs again has none yet)."""
+    return {key: value for key, value in data.items() if key not in REQUEST_KEYS}
+
+
 def _apply(job: Job, report: StateReport) -> Job:
-    if (job.state, job.reason, job.exit_code, inferred(job)) == (
-        report.state, report.reason, report.exit_code, report.inferred
-    ):
-        return job
-    data = {key: value for key, value in job.data.items() if key != "inferred"}
+    # The report's statistics replace the recorded ones (a report without any clears them), and
+    # so does its "inferred" flag.
+    data = {key: value for key, value in without_request_data(job.data).items() if key != "inferred"}
+    data.update(request_data(report.requests))
     if report.inferred:
         data["inferred"] = True
+    if (job.state, job.reason, job.exit_code, job.data) == (report.state, report.reason, report.exit_code, data):
+        return job
     return attrs.evolve(
         job,
         state=report.state,
         reason=report.reason,
         exit_code=report.exit_code,
-        updated_at=time.time(),
         data=data,
+        updated_at=time.time(),
     )

@@ -27,6 +27,7 @@ from nel_core.ports.scheduler import RenderedJob
 from nel_core.services import stages
 from nel_core.services.materialize import SECRETS_FILE
 from nel_core.services.plan import Plan
+from nel_core.services.requests import clear_request_stats
 from nel_core.testing._builders import write_results
 from nel_core.testing._endpoint import FakeEndpointProvider
 from nel_core.testing._runtime import FakeContainerRuntime
@@ -225,6 +226,7 @@ class FakeExecutor(Executor):
             job_dir = Path(job.job_dir)
             for marker in _MARKERS:  # the new run must not be judged by the old one's markers
                 (job_dir / marker).unlink(missing_ok=True)
+            clear_request_stats(job_dir / ARTIFACTS_DIR)  # nor by its failed requests
             rendered = RenderedJob(job_id=job.id, job_dir=job_dir, script=job_dir / RUN_SCRIPT)
             handles[job.id] = self._submit(rendered)
         return handles

@@ -14,7 +14,7 @@ import attrs
 from hypothesis import strategies as st
 
 from nel_core.catalog import HarnessEntry, TaskEntry
-from nel_core.models.config import DeploymentConfig, ExecutionConfig, RunConfig
+from nel_core.models.config import DeploymentConfig, ExecutionConfig, Rate, RunConfig
 from nel_core.plugins import deployment_types
 
 __all__ = [
@@ -70,6 +70,8 @@ def value_for(annotation: Any) -> st.SearchStrategy[Any]:
         return st.integers(min_value=-(2**31), max_value=2**31)
     if annotation is float:
         return st.floats(allow_nan=False, allow_infinity=False)
+    if annotation is Rate:
+        return st.floats(min_value=0.0, max_value=1.0)
     if origin in (Union, types.UnionType):
         return st.one_of(*(value_for(arg) for arg in args))
     if annotation is type(None):

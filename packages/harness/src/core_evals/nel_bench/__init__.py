@@ -13,10 +13,13 @@ Modules:
     output: ``parse_output(output_dir)``, called by nemo-evaluator.
 """
 
-__all__ = ["RESULTS_FILE", "SAMPLES_FILE", "__version__"]
+__all__ = ["REQUESTS_FILE", "RESULTS_FILE", "SAMPLES_FILE", "__version__"]
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 
 # File names the runner writes into config.output_dir and output.py reads back.
 RESULTS_FILE = "nel_bench_results.json"
 SAMPLES_FILE = "nel_bench_samples.jsonl"
+# The request counts NEL reads to tell a failing endpoint from a weak model (its name and
+# shape are NEL's, see aggregate.RequestCounts; this package does not import NEL).
+REQUESTS_FILE = "nel_requests.json"

@@ -15,12 +15,15 @@ from typing import TypedDict
 __all__ = [
     "GroupResult",
     "MetricResult",
+    "RequestCounts",
+    "RequestError",
     "Results",
     "SampleOutcome",
     "Score",
     "ScoreStats",
     "TaskResult",
     "build_results",
+    "request_counts",
     "score_stats",
 ]
 
@@ -71,9 +74,33 @@ class Results(TypedDict):
     groups: dict[str, GroupResult]
 
 
+class RequestError(TypedDict):
+    """One failed request: its HTTP status (None without an HTTP answer), URL and message."""
+
+    status: int | None
+    url: str | None
+    message: str | None
+
+
+class RequestCounts(TypedDict):
+    """The requests of a run and how many failed (after retries): ``REQUESTS_FILE``.
+
+    ``first_error`` is the failure of the first failed item in dataset order, None when
+    none failed.
+    """
+
+    requests: int
+    failed: int
+    first_error: RequestError | None
+
+
 @dataclass(frozen=True)
 class SampleOutcome:
-    """What happened to one item: the answer and its score, or the request error."""
+    """What happened to one item: the answer and its score, or the request error.
+
+    A failed request also keeps the URL it went to and its HTTP status (None when no HTTP
+    answer came).
+    """
 
     id: str
     subset: str
@@ -81,6 +108,8 @@ class SampleOutcome:
     response: str | None = None
     error: str | None = None
     latency_s: float = 0.0
+    error_url: str | None = None
+    error_status: int | None = None
 
     @property
     def failed(self) -> bool:
@@ -136,3 +165,13 @@ def build_results(task: str, outcomes: Sequence[SampleOutcome]) -> Results:
         REQUESTS_METRIC: {"scores": failures},
     }
     return {"tasks": {task: {"metrics": metrics}}, "groups": {}}
+
+
+def request_counts(outcomes: Sequence[SampleOutcome]) -> RequestCounts:
+    """Count the requests of ``outcomes`` (one per item) and name the first failure."""
+    failed = [o for o in outcomes if o.failed]
+    first: RequestError | None = None
+    if failed:
+        head = failed[0]
+        first = {"status": head.error_status, "url": head.error_url, "message": head.error}
+    return {"requests": len(outcomes), "failed": len(failed), "first_error": first}

@@ -26,7 +26,19 @@ _MAX_BACKOFF_S = 8.0
 
 
 class RequestFailedError(Exception):
-    """A request that still failed after all retries (or could not be retried)."""
+    """A request that still failed after all retries (or could not be retried).
+
+    Args:
+        message: What went wrong, for a person.
+        url: The URL the request went to.
+        status: The HTTP status of the last attempt; None when no HTTP answer came (a
+            timeout, a refused or dropped connection) or the answer was a 200 of no use.
+    """
+
+    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,7 @@ def complete(
         headers["Authorization"] = f"Bearer {config.api_key}"
     attempts = 1 + max(0, config.max_retries)
     last_error = "no attempt made"
+    last_status: int | None = None
     for attempt in range(attempts):
         if attempt:
             sleep(min(config.backoff_s * 2 ** (attempt - 1), _MAX_BACKOFF_S))
@@ -166,9 +179,9 @@ def complete(
             except OSError:
                 # The error body is only a hint; losing it must not hide the status.
                 detail = ""
-            last_error = f"HTTP {exc.code} from {url}: {detail}"
+            last_error, last_status = f"HTTP {exc.code} from {url}: {detail}", exc.code
             if exc.code not in _RETRY_STATUSES:
-                raise RequestFailedError(last_error) from exc
+                raise RequestFailedError(last_error, url=url, status=exc.code) from exc
             continue
         except (
             urllib.error.URLError,
@@ -177,15 +190,16 @@ def complete(
             ConnectionError,
         ) as exc:
             reason = getattr(exc, "reason", exc)
-            last_error = f"{type(exc).__name__} for {url}: {reason}"
+            last_error, last_status = f"{type(exc).__name__} for {url}: {reason}", None
             continue
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            last_error = f"non-JSON answer from {url}: {exc}"
+            last_error, last_status = f"non-JSON answer from {url}: {exc}", None
             continue
         try:
             text = _extract_text(config.endpoint_type, answer)
         except ValueError as exc:
             # A 200 without choices will not get better by asking again.
-            raise RequestFailedError(f"unexpected answer shape from {url}: {exc}") from exc
+            raise RequestFailedError(f"unexpected answer shape from {url}: {exc}", url=url) from exc
         return truncate_completion(text, prompt.stop) if prompt.stop else text
-    raise RequestFailedError(f"{last_error} (after {attempts} attempts)")
+    message = f"{last_error} (after {attempts} attempts)"
+    raise RequestFailedError(message, url=url, status=last_status)

@@ -2,9 +2,10 @@
 
 framework.yml renders this command from nemo-evaluator's run config. The
 runner sends every selected item to the endpoint on a thread pool of
-``--parallelism`` workers, scores the answers, and writes two files into
-``--output-dir``: the aggregated results (read back by ``output.parse_output``)
-and one JSON line per sample for inspection.
+``--parallelism`` workers, scores the answers, and writes three files into
+``--output-dir``: the aggregated results (read back by ``output.parse_output``),
+one JSON line per sample for inspection, and the request counts (how many
+requests failed, and the first error) that NEL reads.
 
 Exit status: 0 when the run completed, even if every request failed (then no
 scores are written and nemo-evaluator records an empty result); 2 on bad
@@ -24,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
-from . import RESULTS_FILE, SAMPLES_FILE
-from .aggregate import Results, SampleOutcome, build_results
+from . import REQUESTS_FILE, RESULTS_FILE, SAMPLES_FILE
+from .aggregate import Results, SampleOutcome, build_results, request_counts
 from .client import EndpointConfig, RequestFailedError, complete
 from .prompts import build_prompt
 from .scorers import SCORERS
@@ -119,6 +120,8 @@ def _evaluate_item(config: EndpointConfig, item: Item) -> SampleOutcome:
             correct=False,
             error=str(exc),
             latency_s=time.monotonic() - started,
+            error_url=exc.url,
+            error_status=exc.status,
         )
     correct = SCORERS[item.scorer](response, item.answers)
     return SampleOutcome(
@@ -192,6 +195,8 @@ def run(args: RunArgs) -> ResultsDocument:
         },
     }
     (output_dir / RESULTS_FILE).write_text(json.dumps(document, indent=2) + "\n", "utf-8")
+    counts = json.dumps(request_counts(outcomes), indent=2, ensure_ascii=False)
+    (output_dir / REQUESTS_FILE).write_text(counts + "\n", "utf-8")
     return document
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import threading
 import time
@@ -28,14 +29,16 @@ __all__ = ["CONTRACT_HARNESS", "ExecutorContract", "ExecutorHarness", "contract_
 
 #: The harness command of the contract's jobs (``sh``): it prints a line, waits for a file
 #: ``release`` in its working directory (the job's folder), then writes a score into its output
-#: directory when the release says 0 and exits with the code the release holds.
+#: directory when the release says 0, copies the job folder's ``requests.json`` (if any) there as
+#: its request statistics (``nel_requests.json``), and exits with the code the release holds.
 CONTRACT_HARNESS = (
     'echo "nel contract: running"; '
     'out=$(sed -n "s/^ *output_dir: *//p" {run_config} | tr -d "\\"'"'"'"); '
     "while [ ! -e release ]; do sleep 0.05; done; code=$(cat release); "
     'if [ "$code" = 0 ]; then printf "results:\\n  tasks:\\n    contract:\\n      metrics:\\n'
     '        accuracy:\\n          scores:\\n            correct:\\n              value: 1.0\\n"'
-    ' > "$out/results.yml"; fi; exit "$code"'
+    ' > "$out/results.yml"; fi; '
+    'if [ -e requests.json ]; then cp requests.json "$out/nel_requests.json"; fi; exit "$code"'
 )
 
 
@@ -118,6 +121,14 @@ class ExecutorHarness:
         temp = Path(job.job_dir) / ".release.tmp"
         temp.write_text(f"{exit_code}\n")
         os.replace(temp, Path(job.job_dir) / "release")
+
+    def report_requests(self, executor: Executor, job: Job, counts: Mapping[str, Any]) -> None:
+        """Have a contract job's harness report ``counts`` as its request statistics when released.
+
+        ``counts`` is a ``nel_requests.json`` document (see :mod:`nel_core.services.requests`);
+        by default it goes into the job's folder as ``requests.json``, which the harness copies.
+        """
+        (Path(job.job_dir) / "requests.json").write_text(json.dumps(dict(counts)))
 
     def assert_stopped(self, executor: Executor, job: Job) -> None:
         """Check that nothing of a killed job still runs (default: its process group is gone)."""
@@ -202,6 +213,27 @@ class ExecutorContract(ExecutorHarness):
         report = self.wait_for(executor, [job], lambda r: r.state.is_terminal)[job.id]
         assert report.state is JobState.FAILED
         assert report.exit_code in (3, None)
+
+    def test_request_failures_past_the_limit_fail_the_job(
+        self, build: Callable[[], Executor], execution: dict[str, Any], endpoint: str
+    ) -> None:
+        """A harness that exits 0 with a score but 9 of 10 failed requests fails its job, naming the
+        endpoint and the first error; 1 of 100 is a success that carries the counts."""
+        executor, launched = self.launch(build, execution, endpoint, tasks=2)
+        failing, flaky = launched.jobs
+        first_error = {"status": 503, "url": "http://localhost:1/v1", "message": "HTTP 503"}
+        self.report_requests(executor, failing, {"requests": 10, "failed": 9, "first_error": first_error})
+        self.report_requests(executor, flaky, {"requests": 100, "failed": 1, "first_error": first_error})
+        for job in launched.jobs:
+            self.release(executor, job, 0)
+        reports = self.wait_for(executor, launched.jobs, lambda r: r.state.is_terminal)
+        failed, succeeded = reports[failing.id], reports[flaky.id]
+        assert failed.state is JobState.FAILED, failed
+        assert f"9 of 10 requests to {endpoint} failed" in failed.reason
+        assert "HTTP 503 Service Unavailable" in failed.reason and "localhost:1" not in failed.reason
+        assert succeeded.state is JobState.SUCCESS, succeeded
+        assert succeeded.requests is not None
+        assert (succeeded.requests.total, succeeded.requests.failed) == (100, 1)
 
     def test_logs_hold_the_job_output(
         self, build: Callable[[], Executor], execution: dict[str, Any], endpoint: str
