@@ -9,14 +9,17 @@ Modules:
     tasks: the task registry, shipped datasets and prompt building.
     client: the OpenAI-compatible HTTP client (stdlib only, with retries).
     aggregate: per-sample scores to the results structure.
+    progress: the progress file the runner keeps while it runs.
     runner: the command that ``framework.yml`` runs.
     output: ``parse_output(output_dir)``, called by nemo-evaluator.
 """
 
-__all__ = ["RESULTS_FILE", "SAMPLES_FILE", "__version__"]
+__all__ = ["PROGRESS_FILE", "RESULTS_FILE", "SAMPLES_FILE", "__version__"]
 
 __version__ = "0.1.0"
 
 # File names the runner writes into config.output_dir and output.py reads back.
 RESULTS_FILE = "nel_bench_results.json"
 SAMPLES_FILE = "nel_bench_samples.jsonl"
+# Rewritten as samples finish (see progress.py); NEL's status reads it by this name.
+PROGRESS_FILE = "progress.json"
