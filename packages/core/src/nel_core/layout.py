@@ -7,7 +7,9 @@ An invocation's folder (``<execution.output_dir>/<invocation id>/``) holds one f
 - ``run_config.yml``: the harness's run config, passed where the command says ``{run_config}``,
 - ``secrets.env``: the job's environment values (mode 0600, sourced, never printed),
 - ``job.log``: what the job printed (stdout and stderr),
-- ``artifacts/``: the harness's output directory (``results.yml`` and friends),
+- ``artifacts/``: the harness's output directory (``results.yml`` and friends; while it runs,
+  the harness's progress counter, ``progress.json`` or nemo-evaluator's ``progress``, see
+  :mod:`nel_core.services.progress`),
 - the stage markers, written by the job itself as it goes (see :mod:`nel_core.services.stages`):
   ``stage.pre-start``, ``stage.running``, ``stage.exit`` (the exit code), ``stage.reason`` (why
   it failed, when the job knows), and ``stage.killed`` (written by whoever stops it on purpose),
@@ -23,10 +25,12 @@ __all__ = [
     "ADAPTER_PORT_VARIABLE",
     "ARTIFACTS_DIR",
     "EXIT",
+    "HARNESS_COUNTER_FILE",
     "JOB_LOG",
     "JOB_PID",
     "KILLED",
     "PRE_START",
+    "PROGRESS_FILE",
     "REASON",
     "RUNNING",
     "RUN_CONFIG_FILE",
@@ -44,6 +48,10 @@ JOB_LOG = "job.log"
 ARTIFACTS_DIR = "artifacts"
 JOB_PID = "job.pid"
 ADAPTER_PORT_VARIABLE = "ADAPTER_PORT"
+#: In ``artifacts/``: the harness's progress (done, total, failed, times), replaced atomically.
+PROGRESS_FILE = "progress.json"
+#: In ``artifacts/``: nemo-evaluator's bare count of proxied responses (``progress_tracking``).
+HARNESS_COUNTER_FILE = "progress"
 
 PRE_START = "stage.pre-start"
 RUNNING = "stage.running"
