@@ -177,6 +177,7 @@ class WaitDisplay:
     def update(self, jobs: Sequence[Job]) -> None:
         """Show the jobs' current states and progress."""
         now = self._clock()
+        jobs = sorted(jobs, key=lambda job: (job.invocation_id, job.index))  # a steady order
         rows = [self._row(job, now) for job in jobs]
         if self.live:
             self._pending = rows
