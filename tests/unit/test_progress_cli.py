@@ -172,6 +172,23 @@ def test_a_terminal_gets_its_block_redrawn_in_place() -> None:
     assert all(len(line) < 200 for line in stream.getvalue().split("\x1b[2K"))
 
 
+def test_a_block_taller_than_the_terminal_is_cut_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten jobs on a terminal of six lines and 40 columns: five lines (the last says how many
+    more), each within the width, and the redraw goes back exactly those five."""
+    monkeypatch.setenv("LINES", "6")
+    monkeypatch.setenv("COLUMNS", "40")
+    stream, clock, reader = io.StringIO(), _Clock(), _Reader()
+    display = WaitDisplay(stream, live=True, reader=reader, clock=clock)
+    jobs = _jobs(*[JobState.RUNNING] * 10)
+    display.update(jobs)
+    drawn = stream.getvalue().split("\x1b[2K")[1:]
+    assert len(drawn) == 5 and drawn[-1].startswith("...") and "6 more" in drawn[-1]
+    assert all(len(line.split("\n")[0]) <= 39 for line in drawn)
+    clock.now += 1
+    display.update([attrs.evolve(job, state=JobState.SUCCESS) for job in jobs])
+    assert "\x1b[5F" in stream.getvalue()
+
+
 def test_the_display_decides_by_the_stream() -> None:
     """A stream that is not a terminal gets plain lines unless told otherwise."""
     assert WaitDisplay(io.StringIO()).live is False

@@ -169,7 +169,8 @@ class WaitDisplay:
         self.interval = interval
         self._reader = reader
         self._clock = clock
-        self._drawn_rows: list[tuple[str, str, str, str]] = []  # the block on screen (live)
+        self._drawn_rows: list[tuple[str, str, str, str]] = []  # the rows on screen (live)
+        self._drawn_lines = 0  # the lines they took
         self._pending: list[tuple[str, str, str, str]] = []  # the latest rows (live)
         self._redrawn_at = 0.0
         self._printed: dict[str, tuple[str, str, float]] = {}  # job id -> (state, text, when)
@@ -204,19 +205,23 @@ class WaitDisplay:
     def _redraw(self, rows: list[tuple[str, str, str, str]], now: float) -> None:
         if rows == self._drawn_rows:
             return
-        width = shutil.get_terminal_size(fallback=(120, 24)).columns
-        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        size = shutil.get_terminal_size(fallback=(120, 24))
+        # The cursor cannot go back above the screen's top: a block taller than it is cut short.
+        limit = max(2, size.lines - 1)
+        shown = rows if len(rows) <= limit else [*rows[: limit - 1], ("...", f"{len(rows) - limit + 1} more", "", "")]
+        widths = [max(len(row[i]) for row in shown) for i in range(3)]
         out = []
-        if self._drawn_rows:
-            out.append(f"\x1b[{len(self._drawn_rows)}F")  # back to the first line of the block
-        for row in rows:
-            line = "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[3]])
+        if self._drawn_lines:
+            out.append(f"\x1b[{self._drawn_lines}F")  # back to the first line of the block
+        for row in shown:
+            line = "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[3]]).rstrip()
             # Cut to the width: a wrapped line would throw off the count of lines to go back.
-            out.append("\x1b[2K" + line[: max(1, width - 1)] + "\n")
+            out.append("\x1b[2K" + line[: max(1, size.columns - 1)] + "\n")
         out.append("\x1b[J")  # clear whatever a longer block left below
         self.stream.write("".join(out))
         self.stream.flush()
         self._drawn_rows = rows
+        self._drawn_lines = len(shown)
         self._redrawn_at = now
 
     def _print_changes(
