@@ -16,7 +16,7 @@ Modules:
 
 __all__ = ["PROGRESS_FILE", "RESULTS_FILE", "SAMPLES_FILE", "__version__"]
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 
 # File names the runner writes into config.output_dir and output.py reads back.
 RESULTS_FILE = "nel_bench_results.json"
