@@ -10,7 +10,8 @@ An invocation's folder (``<execution.output_dir>/<invocation id>/``) holds one f
 - ``job.log``: what the job printed (stdout and stderr),
 - ``artifacts/``: the harness's output directory (``results.yml`` and friends; the request
   statistics NEL reads, ``nel_requests.json`` or nemo-evaluator's ``eval_factory_metrics.json``,
-  see :mod:`nel_core.services.requests`),
+  see :mod:`nel_core.services.requests`; while it runs, the harness's progress counter,
+  ``progress.json`` or nemo-evaluator's ``progress``, see :mod:`nel_core.services.progress`),
 - the stage markers, written by the job itself as it goes (see :mod:`nel_core.services.stages`):
   ``stage.pre-start``, ``stage.running``, ``stage.exit`` (the exit code), ``stage.reason`` (why
   it failed, when the job knows), and ``stage.killed`` (written by whoever stops it on purpose),
@@ -27,11 +28,13 @@ __all__ = [
     "ARTIFACTS_DIR",
     "EVAL_FACTORY_METRICS",
     "EXIT",
+    "HARNESS_COUNTER_FILE",
     "JOB_LOG",
     "JOB_PID",
     "KILLED",
     "OUTCOME_FILE",
     "PRE_START",
+    "PROGRESS_FILE",
     "REASON",
     "REQUESTS_FILE",
     "RESULTS_FILE",
@@ -57,6 +60,10 @@ REQUESTS_FILE = "nel_requests.json"
 EVAL_FACTORY_METRICS = "eval_factory_metrics.json"
 JOB_PID = "job.pid"
 ADAPTER_PORT_VARIABLE = "ADAPTER_PORT"
+#: In ``artifacts/``: the harness's progress (done, total, failed, times), replaced atomically.
+PROGRESS_FILE = "progress.json"
+#: In ``artifacts/``: nemo-evaluator's bare count of proxied responses (``progress_tracking``).
+HARNESS_COUNTER_FILE = "progress"
 
 PRE_START = "stage.pre-start"
 RUNNING = "stage.running"

@@ -12,6 +12,7 @@ import typer
 
 from nel_cli import context
 from nel_cli.output import ago, emit_json, table
+from nel_cli.progress import WaitDisplay, job_progress, progress_cell, progress_fields
 
 if TYPE_CHECKING:
     from nel_core.models.domain import Invocation, Job
@@ -91,6 +92,7 @@ def status_command(ids: Sequence[str], json_output: bool) -> None:
                             "exit_code": j.exit_code,
                             "job_dir": j.job_dir,
                             **_requests(j),
+                            "progress": progress_fields(job_progress(j)),
                         }
                         for j in jobs
                     ],
@@ -100,11 +102,15 @@ def status_command(ids: Sequence[str], json_output: bool) -> None:
         )
         return
     rows = [
-        (j.id, j.task_name, j.state.value, _failed_requests(j) or "-", j.reason)
+        (j.id, j.task_name, j.state.value, _progress_cell(j), _failed_requests(j) or "-", j.reason)
         for _, jobs in selected
         for j in jobs
     ]
-    typer.echo(table(["job", "task", "state", "failed requests", "reason"], rows))
+    typer.echo(table(["job", "task", "state", "progress", "failed requests", "reason"], rows))
+
+
+def _progress_cell(job: Job) -> str:
+    return progress_cell(job_progress(job), running=not job.state.is_terminal)
 
 
 def kill_command(id: str) -> None:
@@ -190,18 +196,20 @@ def resume_command(id: str) -> None:
 def wait_and_report(invocation_id: str, *, quiet: bool = False, poll: float = 0.2) -> None:
     """Wait until every job of the invocation has ended; print states and scores.
 
+    Meanwhile the jobs' states and progress go to stderr (see ``nel_cli.progress.WaitDisplay``).
+
     Exits non-zero when a job did not succeed.
     """
-    last = ""
+    display = None if quiet else WaitDisplay(sys.stderr)
     while True:
         invocation, jobs = _refreshed([invocation_id])[0]
-        summary = ", ".join(f"{j.id}:{j.state.value}" for j in jobs)
-        if summary != last and not quiet:
-            typer.echo(f"[{time.strftime('%H:%M:%S')}] {summary}", err=True)
-            last = summary
+        if display is not None:
+            display.update(jobs)
         if all(j.state.is_terminal for j in jobs):
             break
         time.sleep(poll)
+    if display is not None:
+        display.close()
     rows = []
     for job in jobs:
         scores = _scores(job)

@@ -8,6 +8,7 @@ import time
 import typer
 
 from nel_cli.output import ago, emit_json, table
+from nel_cli.progress import progress_fields, running_progress, runs_cell
 
 __all__ = ["ls_runs_command", "ls_task_command", "ls_tasks_command", "parse_since", "version_command"]
 
@@ -97,7 +98,7 @@ def ls_runs_command(since: str | None, executor: str | None, json_output: bool) 
         states: dict[str, int] = {}
         for job in jobs:
             states[job.state.value] = states.get(job.state.value, 0) + 1
-        rows.append((invocation, jobs, states))
+        rows.append((invocation, jobs, states, running_progress(jobs)))
     if json_output:
         emit_json(
             [
@@ -109,8 +110,9 @@ def ls_runs_command(since: str | None, executor: str | None, json_output: bool) 
                     "jobs": len(jobs),
                     "states": states,
                     "tasks": [j.task_name for j in jobs],
+                    "progress": {job_id: progress_fields(p) for job_id, p in readings.items()},
                 }
-                for inv, jobs, states in rows
+                for inv, jobs, states, readings in rows
             ]
         )
         return
@@ -119,11 +121,12 @@ def ls_runs_command(since: str | None, executor: str | None, json_output: bool) 
         return
     typer.echo(
         table(
-            ["invocation", "created", "executor", "jobs", "states (recorded)"],
+            ["invocation", "created", "executor", "jobs", "states (recorded)", "progress (running jobs)"],
             [
                 (inv.id, ago(inv.created_at), inv.executor, len(jobs),
-                 " ".join(f"{k}:{v}" for k, v in sorted(states.items())))
-                for inv, jobs, states in rows
+                 " ".join(f"{k}:{v}" for k, v in sorted(states.items())),
+                 runs_cell(list(readings.values())))
+                for inv, jobs, states, readings in rows
             ],
         )
     )

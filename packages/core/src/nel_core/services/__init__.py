@@ -6,6 +6,7 @@ from nel_core.services.export import export_results
 from nel_core.services.launch import Launched, launch, make_plan
 from nel_core.services.materialize import materialize, render_files
 from nel_core.services.plan import HARNESS_VERSION, Plan, plan_run
+from nel_core.services.progress import Progress, read_progress
 from nel_core.services.stages import Markers, combine, read_markers, read_results
 from nel_core.services.status import ExecutorFor, refresh
 
@@ -15,6 +16,7 @@ __all__ = [
     "Launched",
     "Markers",
     "Plan",
+    "Progress",
     "combine",
     "export_results",
     "kill",
@@ -23,6 +25,7 @@ __all__ = [
     "materialize",
     "plan_run",
     "read_markers",
+    "read_progress",
     "read_results",
     "refresh",
     "render_dry_run",

@@ -9,11 +9,12 @@ Modules:
     tasks: the task registry, shipped datasets and prompt building.
     client: the OpenAI-compatible HTTP client (stdlib only, with retries).
     aggregate: per-sample scores to the results structure.
+    progress: the progress file the runner keeps while it runs.
     runner: the command that ``framework.yml`` runs.
     output: ``parse_output(output_dir)``, called by nemo-evaluator.
 """
 
-__all__ = ["REQUESTS_FILE", "RESULTS_FILE", "SAMPLES_FILE", "__version__"]
+__all__ = ["PROGRESS_FILE", "REQUESTS_FILE", "RESULTS_FILE", "SAMPLES_FILE", "__version__"]
 
 __version__ = "0.1.1"
 
@@ -23,3 +24,5 @@ SAMPLES_FILE = "nel_bench_samples.jsonl"
 # The request counts NEL reads to tell a failing endpoint from a weak model (its name and
 # shape are NEL's, see aggregate.RequestCounts; this package does not import NEL).
 REQUESTS_FILE = "nel_requests.json"
+# Rewritten as samples finish (see progress.py); NEL's status reads it by this name.
+PROGRESS_FILE = "progress.json"

@@ -5,7 +5,8 @@ runner sends every selected item to the endpoint on a thread pool of
 ``--parallelism`` workers, scores the answers, and writes three files into
 ``--output-dir``: the aggregated results (read back by ``output.parse_output``),
 one JSON line per sample for inspection, and the request counts (how many
-requests failed, and the first error) that NEL reads.
+requests failed, and the first error) that NEL reads. While it runs it keeps a
+fourth one there, ``progress.json`` (see ``progress``): samples done of the total.
 
 Exit status: 0 when the run completed, even if every request failed (then no
 scores are written and nemo-evaluator records an empty result); 2 on bad
@@ -17,17 +18,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
-from . import REQUESTS_FILE, RESULTS_FILE, SAMPLES_FILE
+from . import PROGRESS_FILE, REQUESTS_FILE, RESULTS_FILE, SAMPLES_FILE
 from .aggregate import Results, SampleOutcome, build_results, request_counts
 from .client import EndpointConfig, RequestFailedError, complete
+from .progress import ProgressFile
 from .prompts import build_prompt
 from .scorers import SCORERS
 from .tasks import TASKS, Item, load_items, select_items
@@ -133,6 +136,38 @@ def _evaluate_item(config: EndpointConfig, item: Item) -> SampleOutcome:
     )
 
 
+def _evaluate_all(
+    config: EndpointConfig, items: Sequence[Item], parallelism: int, progress_path: Path
+) -> list[SampleOutcome]:
+    """Evaluate every item on a thread pool, counting finished samples in the progress file.
+
+    Returns the outcomes in the order of ``items``.
+    """
+    progress = ProgressFile(progress_path, total=len(items))
+    progress.flush()
+    finished: queue.SimpleQueue[Future[SampleOutcome]] = queue.SimpleQueue()
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        futures = [pool.submit(_evaluate_item, config, item) for item in items]
+        for future in futures:
+            future.add_done_callback(finished.put)
+        for _ in futures:
+            progress.count(failed=_next_outcome(finished, progress).failed)
+            progress.flush()
+    progress.flush(force=True)
+    return [future.result() for future in futures]
+
+
+def _next_outcome(
+    finished: queue.SimpleQueue[Future[SampleOutcome]], progress: ProgressFile
+) -> SampleOutcome:
+    """The next finished sample; meanwhile, every half second, a count that is due is written."""
+    while True:
+        try:
+            return finished.get(timeout=0.5).result()
+        except queue.Empty:
+            progress.flush()
+
+
 def _write_samples(path: Path, items: Sequence[Item], outcomes: Sequence[SampleOutcome]) -> None:
     """Write one JSON line per sample: question, answers, response or error, score."""
     with path.open("w", encoding="utf-8") as handle:
@@ -170,14 +205,12 @@ def run(args: RunArgs) -> ResultsDocument:
         f"parallelism={args.parallelism}",
         flush=True,
     )
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, args.parallelism)) as pool:
-        # map keeps input order, so samples line up with items in the output file.
-        outcomes = list(pool.map(lambda item: _evaluate_item(config, item), items))
-    elapsed = time.monotonic() - started
-
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    outcomes = _evaluate_all(config, items, args.parallelism, output_dir / PROGRESS_FILE)
+    elapsed = time.monotonic() - started
+
     _write_samples(output_dir / SAMPLES_FILE, items, outcomes)
     failed = [o for o in outcomes if o.failed]
     results = build_results(args.task, outcomes)
