@@ -9,12 +9,17 @@ discovered through entry points like any adapter.
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -143,3 +148,65 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+PROCS_CONFIG = """
+defaults:
+  - execution: procs
+  - _self_
+execution:
+  output_dir: {out}
+target:
+  api_endpoint:
+    url: {url}
+    model_id: stub
+evaluation:
+  nemo_evaluator_config:
+    config:
+      params: {{limit_samples: {samples}, parallelism: 1, max_retries: 0, request_timeout: 30}}
+  tasks:
+    - name: nel_bench.capitals
+      endpoint_type: completions
+"""
+
+
+def procs_config(out: Path, url: str, samples: int = 3) -> str:
+    """A run of nel_bench.capitals on the procs executor of tests/plugin_example against ``url``."""
+    return PROCS_CONFIG.format(out=out, url=url, samples=samples)
+
+
+class _StandIn(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible completions endpoint answering " Paris" after ``delay`` seconds."""
+
+    delay = 0.0
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        self._answer({"data": [{"id": "stub"}]})
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(type(self).delay)
+        self._answer({"choices": [{"index": 0, "text": " Paris", "finish_reason": "stop"}]})
+
+    def _answer(self, body: dict[str, object]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stand_in() -> Iterator[type[_StandIn]]:
+    """The stand-in model endpoint: its completions URL in ``.url``; set ``.delay`` to slow it."""
+    handler = type("StandIn", (_StandIn,), {"delay": 0.0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}/v1/completions"  # type: ignore[attr-defined]
+    yield handler
+    server.shutdown()
+    server.server_close()

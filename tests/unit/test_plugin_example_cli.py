@@ -4,13 +4,10 @@ a small OpenAI-compatible stand-in on 127.0.0.1."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,64 +15,11 @@ import pytest
 
 from nel_core.host.processes import alive
 
-from .conftest import Nel
-
-CONFIG = """
-defaults:
-  - execution: procs
-  - _self_
-execution:
-  output_dir: {out}
-target:
-  api_endpoint:
-    url: {url}
-    model_id: stub
-evaluation:
-  nemo_evaluator_config:
-    config:
-      params: {{limit_samples: 3, parallelism: 1, max_retries: 0, request_timeout: 30}}
-  tasks:
-    - name: nel_bench.capitals
-      endpoint_type: completions
-"""
-
-
-class _Stub(http.server.BaseHTTPRequestHandler):
-    delay = 0.0
-
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
-        self._answer({"data": [{"id": "stub"}]})
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        time.sleep(type(self).delay)
-        self._answer({"choices": [{"index": 0, "text": " Paris", "finish_reason": "stop"}]})
-
-    def _answer(self, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def stub() -> Iterator[type[_Stub]]:
-    """The stand-in endpoint; set ``stub.delay`` to slow its answers."""
-    handler = type("Stub", (_Stub,), {"delay": 0.0})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    handler.url = f"http://127.0.0.1:{server.server_address[1]}/v1/completions"  # type: ignore[attr-defined]
-    yield handler
-    server.shutdown()
+from .conftest import Nel, procs_config
 
 
 def _config(nel: Nel, url: str) -> str:
-    return str(nel.write("procs.yaml", CONFIG.format(out=nel.out, url=url)))
+    return str(nel.write("procs.yaml", procs_config(nel.out, url)))
 
 
 def _states(nel: Nel, invocation: str) -> dict[str, str]:
@@ -99,9 +43,9 @@ def env() -> dict[str, str]:
             "NEMO_EVALUATOR_TELEMETRY_LEVEL": "0"}  # fmt: skip
 
 
-def test_run_status_logs_with_the_plugin_executor(nel: Nel, stub: Any, env: dict[str, str]) -> None:
+def test_run_status_logs_with_the_plugin_executor(nel: Nel, stand_in: Any, env: dict[str, str]) -> None:
     """`nel run --wait` with `- execution: procs` succeeds with scores; status and logs report it."""
-    result = nel("run", "--config", _config(nel, stub.url), "--wait", "--json", env=env, timeout=300)
+    result = nel("run", "--config", _config(nel, stand_in.url), "--wait", "--json", env=env, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     invocation = json.loads(result.stdout)["invocation_id"]
     assert _states(nel, invocation) == {f"{invocation}.0": "success"}
@@ -110,10 +54,10 @@ def test_run_status_logs_with_the_plugin_executor(nel: Nel, stub: Any, env: dict
     assert 0 < info["jobs"][0]["scores"]["capitals.accuracy.correct"] < 1  # "Paris" to every question
 
 
-def test_kill_then_resume_with_the_plugin_executor(nel: Nel, stub: Any, env: dict[str, str]) -> None:
+def test_kill_then_resume_with_the_plugin_executor(nel: Nel, stand_in: Any, env: dict[str, str]) -> None:
     """A running procs job is killed (nothing of it left), then resumed in place to success."""
-    stub.delay = 3.0
-    result = nel("run", "--config", _config(nel, stub.url), "--json", env=env)
+    stand_in.delay = 3.0
+    result = nel("run", "--config", _config(nel, stand_in.url), "--json", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     invocation = json.loads(result.stdout)["invocation_id"]
     assert set(_wait(nel, invocation, {"running"}).values()) == {"running"}
@@ -121,6 +65,6 @@ def test_kill_then_resume_with_the_plugin_executor(nel: Nel, stub: Any, env: dic
     assert _states(nel, invocation) == {f"{invocation}.0": "killed"}
     pid_file = next(nel.out.glob(f"{invocation}/*/job.pid"))
     assert not alive(pid_file.read_text().strip())  # gone, or a zombie left to be reaped
-    stub.delay = 0.0
+    stand_in.delay = 0.0
     assert nel("resume", invocation, env=env).returncode == 0
     assert _wait(nel, invocation, {"success", "failed", "killed"}) == {f"{invocation}.0": "success"}

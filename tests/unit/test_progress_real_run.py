@@ -5,14 +5,12 @@ of tests/plugin_example. Meanwhile a thread reads the job's progress from its ar
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,56 +18,16 @@ import pytest
 
 from nel_core.services.progress import Progress, read_progress
 
-from .conftest import Nel
+from .conftest import Nel, procs_config
 
 SAMPLES = 20
 DELAY = 0.3
 
-CONFIG = """
-defaults:
-  - execution: procs
-  - _self_
-execution:
-  output_dir: {out}
-target:
-  api_endpoint:
-    url: {url}
-    model_id: stub
-evaluation:
-  nemo_evaluator_config:
-    config:
-      params: {{limit_samples: {samples}, parallelism: 1, max_retries: 0, request_timeout: 30}}
-  tasks:
-    - name: nel_bench.capitals
-      endpoint_type: completions
-"""
-
-
-class _SlowModel(http.server.BaseHTTPRequestHandler):
-    """An OpenAI-compatible completions endpoint that takes DELAY seconds to answer "Paris"."""
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        time.sleep(DELAY)
-        data = json.dumps({"choices": [{"index": 0, "text": " Paris", "finish_reason": "stop"}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def slow_model() -> Iterator[str]:
-    """The stand-in's completions URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowModel)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1/completions"
-    server.shutdown()
-    server.server_close()
+def slow_model(stand_in: Any) -> str:
+    """The stand-in's completions URL, answering in DELAY seconds."""
+    stand_in.delay = DELAY
+    return str(stand_in.url)
 
 
 class _Watcher(threading.Thread):
@@ -96,7 +54,7 @@ class _Watcher(threading.Thread):
 def test_progress_grows_to_the_total_during_a_real_run(nel: Nel, slow_model: str) -> None:
     """Read mid-run, the job's progress climbs from 0 to the total with a positive rate and an
     ETA; status and ls runs show it then; run --wait's piped lines show it, without escape codes."""
-    config = nel.write("procs.yaml", CONFIG.format(out=nel.out, url=slow_model, samples=SAMPLES))
+    config = nel.write("procs.yaml", procs_config(nel.out, slow_model, SAMPLES))
     env = {**nel.env, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     watcher = _Watcher(nel.out)
     watcher.start()
