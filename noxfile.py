@@ -2,11 +2,21 @@
 
 `nox` runs the default sessions (everything but benchmarks). The integration session needs the
 services of `scripts/infra.sh` (its `env` output in the environment); `.ci/run` starts them.
+
+Every session but lint runs in one shared virtualenv, `.nox/nel`: NEL's packages (editable), the
+test plugins, the test tools and the type checker. It is built once and rebuilt only when what it
+was built from changes (a pyproject, the harness's version, the tool list, the Python); lint has
+its own small one, `.nox/lint-tools`. Editable installs make source edits visible without a rebuild.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import nox
@@ -20,7 +30,6 @@ nox.options.sessions = [
     "examples",
     "integration",
 ]
-nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
 ROOT = Path(__file__).parent
@@ -35,28 +44,76 @@ PACKAGES = [CORE, CLI, LOCAL, HARNESS, *SHELLS]
 #: Test-only distributions: plugins installed as a user installs one (tests/unit uses them).
 TEST_PLUGINS = ["tests/fake_executor_plugin", "tests/plugin_example"]
 TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95"]
+# nemo-evaluator is also what types the harness (from its sources).
+TYPE_TOOLS = ["mypy>=1.10", "types-PyYAML", "types-docker"]
 TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+#: The build backend of every package, installed first so editable builds need no isolated env each.
+BUILD_BACKEND = "setuptools>=77"
+#: The harness's version is read from its sources (dynamic metadata): a change re-installs it.
+HARNESS_VERSION_FILE = f"{HARNESS}/src/core_evals/nel_bench/__init__.py"
+ENV_DIR = ROOT / ".nox"
+NEL_ENV = ENV_DIR / "nel"
+_OUTER_PATH = os.environ.get("PATH", os.defpath)
 
 
-def _install_all(session: nox.Session) -> None:
-    session.install(*TEST_TOOLS)
-    session.install(*[arg for p in PACKAGES for arg in ("-e", p)])
-    session.install(*[arg for p in TEST_PLUGINS for arg in ("-e", p)])
+def _fingerprint(requirements: Sequence[str], editables: Sequence[str]) -> str:
+    """What an environment is built from: a change of any part means a rebuild."""
+    files = [f"{p}/pyproject.toml" for p in editables]
+    if HARNESS in editables:
+        files.append(HARNESS_VERSION_FILE)
+    return json.dumps(
+        {
+            "python": [sys.executable, sys.version],
+            "requirements": list(requirements),
+            "editables": list(editables),
+            "files": {f: hashlib.sha256((ROOT / f).read_bytes()).hexdigest() for f in files},
+        },
+        indent=1,
+    )
 
 
-@nox.session
+def _environment(session: nox.Session, venv: Path, requirements: Sequence[str], editables: Sequence[str] = ()) -> None:
+    """Build ``venv`` unless it was built from the same inputs, then run this session's commands in it.
+
+    The sessions are declared with ``venv_backend="none"`` and nox finds their programs on PATH, so
+    putting the venv's ``bin`` first is what makes ``session.run("pytest", ...)`` use it.
+    """
+    stamp = venv / ".nel-built-from.json"
+    wanted = _fingerprint(requirements, editables)
+    ENV_DIR.mkdir(exist_ok=True)
+    with open(ENV_DIR / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another nox may be building the same environment
+        if stamp.exists() and stamp.read_text() == wanted:
+            session.log(f"{venv.relative_to(ROOT)} is up to date")
+        else:
+            session.log(f"building {venv.relative_to(ROOT)} (once; again only when its inputs change)")
+            session.run(sys.executable, "-m", "venv", "--clear", str(venv))
+            pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+            session.run(*pip, *requirements, *([BUILD_BACKEND] if editables else []))
+            if editables:
+                session.run(*pip, "--no-build-isolation", *[arg for p in editables for arg in ("-e", p)])
+            # Written last: an interrupted build leaves no stamp and is rebuilt next time.
+            stamp.write_text(wanted)
+    os.environ["PATH"] = os.pathsep.join([str(venv / "bin"), _OUTER_PATH])
+    os.environ["VIRTUAL_ENV"] = str(venv)
+
+
+def _nel_environment(session: nox.Session) -> None:
+    """The shared environment of every session but lint."""
+    _environment(session, NEL_ENV, [*TEST_TOOLS, *TYPE_TOOLS], [*PACKAGES, *TEST_PLUGINS])
+
+
+@nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
     """Ruff over the whole tree."""
-    session.install("ruff>=0.6")
+    _environment(session, ENV_DIR / "lint-tools", ["ruff>=0.6"])
     session.run("ruff", "check", ".")
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on every package: core, the CLI, the adapters, the harness, the test plugins."""
-    session.install("mypy>=1.10", "pytest>=8", "hypothesis>=6", "types-PyYAML", "types-docker")
-    session.install("nemo-evaluator==0.1.95")  # the harness's types come from its sources
-    session.install(*[arg for p in (*PACKAGES, *TEST_PLUGINS) for arg in ("-e", p)])
+    _nel_environment(session)
     packages = [p for p in (*PACKAGES, *TEST_PLUGINS) if p != HARNESS]
     sources = sorted(
         str(s.relative_to(ROOT))
@@ -68,10 +125,10 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "--strict", f"{HARNESS}/src/core_evals/nel_bench", f"{HARNESS}/scripts")
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """The fast tier of every package: unit tests (seconds, no services)."""
-    _install_all(session)
+    _nel_environment(session)
     for package in PACKAGES:
         if list((ROOT / package).glob("tests/test_*.py")):
             session.run(
@@ -81,25 +138,25 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "tests/unit", "-q", "-ra", env=TEST_ENV)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def contracts(session: nox.Session) -> None:
     """The port contract suites, run against every fake, adapter and test plugin that subclasses them."""
-    _install_all(session)
+    _nel_environment(session)
     session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, "tests/unit", "-m", "not integration",
                 env=TEST_ENV)  # fmt: skip
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def boundaries(session: nox.Session) -> None:
     """Core imports no adapter nor SDK; adapters do not import each other."""
-    _install_all(session)
+    _nel_environment(session)
     session.run("pytest", "-q", "-ra", "tests/unit/test_import_boundaries.py", env=TEST_ENV)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def examples(session: nox.Session) -> None:
     """Every file in examples/ dry-runs."""
-    _install_all(session)
+    _nel_environment(session)
     tmp = session.create_tmp()
     env = {**TEST_ENV, "NEL_HOME": os.path.join(tmp, "nel-home")}
     for example in sorted((ROOT / "examples").glob("*.yaml")):
@@ -108,22 +165,22 @@ def examples(session: nox.Session) -> None:
         session.log(f"dry-run ok: {example.name}")
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def integration(session: nox.Session) -> None:
     """The integration tier: real engines, the real harness and a real model server."""
-    _install_all(session)
+    _nel_environment(session)
     # The session's venv has nemo-evaluator and nel-harness: the harness's own real-run tests use it.
-    env = {**TEST_ENV, "NEL_TEST_HARNESS_VENV": session.virtualenv.location}
+    env = {**TEST_ENV, "NEL_TEST_HARNESS_VENV": str(NEL_ENV)}
     session.run("pytest", "-m", "integration", "-ra", "-v", "--durations=10", *PACKAGES, "tests", env=env)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def benchmarks(session: nox.Session) -> None:
     """Speed of NEL against NeMo Evaluator Launcher 0.2.6, and of the local executor (tables of medians).
 
     The local-executor part needs the model server of `scripts/infra.sh start llm` (NEL_TEST_LLM_URL).
     """
-    _install_all(session)
+    _nel_environment(session)
     session.run("python", "benchmarks/run.py", *session.posargs, env=TEST_ENV)
     if os.environ.get("NEL_TEST_LLM_URL"):
         session.run("python", "benchmarks/local.py", env=TEST_ENV)

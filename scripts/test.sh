@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Install what the tests need, start the services, run every default nox session, stop the services.
+# The services are the ones the tests use: both container engines, the benchmark image's Python base
+# and the model server. (scripts/infra.sh also runs Slurm and sshd, which no test uses yet.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-scripts/infra.sh install docker podman pyimage llm slurm sshd
-trap 'scripts/infra.sh stop >/dev/null 2>&1 || true' EXIT
-scripts/infra.sh start docker podman pyimage llm slurm sshd
-eval "$(scripts/infra.sh env)"
-python3 -m pip install -q --disable-pip-version-check nox
+services=(docker podman pyimage llm)
+scripts/infra.sh install "${services[@]}"
+trap 'scripts/infra.sh stop "${services[@]}" >/dev/null 2>&1 || true' EXIT
+scripts/infra.sh start "${services[@]}"
+eval "$(scripts/infra.sh env "${services[@]}")"
+python3 -c 'import nox' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check nox
 export NEL_PIP_FIND_LINKS="${NEL_WHEELS_DIR:-$root/../shared/wheels}"
 [ -d "$NEL_PIP_FIND_LINKS" ] || unset NEL_PIP_FIND_LINKS
 python3 -m nox "$@"

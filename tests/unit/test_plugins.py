@@ -235,6 +235,22 @@ def test_unknown_names_list_the_installed_and_a_suggestion() -> None:
     assert caught.value.hint == "did you mean 'example-shell'?"
 
 
+@pytest.mark.parametrize(
+    ("load", "name", "package"),
+    [
+        (plugins.load_exporter, "local", "nel-exporter-local"),
+        (plugins.load_executor, "slurm", "nel-executor-slurm"),
+    ],
+)
+def test_planned_names_are_not_offered_for_install(load: Callable[[str], Any], name: str, package: str) -> None:
+    """A planned exporter or executor is reported as not implemented, never as a package to pip install."""
+    with pytest.raises(PluginError) as caught:
+        load(name)
+    assert caught.value.hint is not None
+    assert "pip install" not in caught.value.hint
+    assert caught.value.hint.endswith(f"is not implemented yet ({package} is a placeholder)")
+
+
 def test_config_packages_are_the_plugins() -> None:
     """Both test plugins' config packages are listed, in entry-point name order."""
     assert plugins.config_packages() == ["nel_plugin_example.conf", "nel_test_fake_executor.conf"]

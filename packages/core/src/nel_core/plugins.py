@@ -28,8 +28,9 @@ In a plugin's ``pyproject.toml``::
 
 Nothing is read at import time: entry points are listed on first use and cached
 (:func:`clear_cache` forgets them). An unknown name is a :class:`~nel_core.errors.PluginError`
-naming the installed ones and the package that provides the missing one (or the closest name);
-a plugin whose object cannot be imported is a PluginError saying so, never "unknown".
+naming the installed ones and the package that provides the missing one, or saying that it is
+not implemented yet (or the closest name); a plugin whose object cannot be imported is a
+PluginError saying so, never "unknown".
 """
 
 from __future__ import annotations
@@ -122,19 +123,22 @@ class _Group:
     spec_type: type[Any]
     #: Names NEL knows of -> the distribution that provides them, for "pip install ..." hints.
     providers: Mapping[str, str] = attrs.Factory(dict)
+    #: Names NEL plans -> their placeholder distribution, which registers nothing yet.
+    planned: Mapping[str, str] = attrs.Factory(dict)
 
 
 _EXECUTORS = _Group(
     group=EXECUTOR_GROUP,
     kind="executor",
     spec_type=ExecutorSpec,
-    providers={"local": "nel-executor-local", "slurm": "nel-executor-slurm", "lepton": "nel-executor-lepton"},
+    providers={"local": "nel-executor-local"},
+    planned={"slurm": "nel-executor-slurm", "lepton": "nel-executor-lepton"},
 )
 _EXPORTERS = _Group(
     group=EXPORTER_GROUP,
     kind="exporter",
     spec_type=ExporterSpec,
-    providers={
+    planned={
         "local": "nel-exporter-local",
         "mlflow": "nel-exporter-mlflow",
         "wandb": "nel-exporter-wandb",
@@ -205,8 +209,10 @@ def _unknown(group: _Group, name: str, key: str, installed: list[str]) -> Plugin
     package = group.providers.get(name)
     if package:
         hint: str | None = f"install it: pip install {package}"
+    elif name in group.planned:
+        hint = f"the {name} {group.kind} is not implemented yet ({group.planned[name]} is a placeholder)"
     else:
-        close = suggest(name, [*installed, *group.providers])
+        close = suggest(name, [*installed, *group.providers, *group.planned])
         hint = f"did you mean '{close}'?" if close else None
     listed = ", ".join(installed) or "none"
     return PluginError(f"{key}: unknown {group.kind} '{name}' (installed: {listed})", hint=hint)
