@@ -82,10 +82,12 @@ class VenvManager:
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert process.stdout is not None
         tail: list[str] = []
+        started = last = time.monotonic()
         for line in process.stdout:
             tail = (tail + [line.rstrip()])[-15:]
-            if line.startswith(("Collecting", "Successfully installed", "Building")):
-                _log("  " + line.strip()[:120])
+            if time.monotonic() - last >= 30:  # a heartbeat, not pip's every line
+                last = time.monotonic()
+                _log(f"  still installing ({last - started:.0f}s)")
         if process.wait() != 0:
             shutil.rmtree(venv, ignore_errors=True)
             raise ContainerError(
