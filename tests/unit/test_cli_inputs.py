@@ -247,3 +247,20 @@ def test_interrupting_any_command_is_one_line(
         program.main()
     assert caught.value.code == 130
     assert capsys.readouterr() == ("", "interrupted\n")
+
+
+def test_a_broken_pipe_other_than_stdout_is_an_error() -> None:
+    """A broken pipe to something other than our reader (a child, a connection) fails; it is not hidden."""
+    import typer
+
+    from nel_cli.command import NelCommand
+    from nel_core.errors import NelError
+
+    app = typer.Typer()
+
+    @app.command(cls=NelCommand)
+    def talk() -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(NelError, match="broken pipe"):
+        app([], standalone_mode=False)

@@ -8,15 +8,30 @@ quietly with 0.
 
 from __future__ import annotations
 
+import select
+import sys
 from typing import Any
 
 from typer.core import TyperCommand
+
+from nel_core.errors import NelError
 
 __all__ = ["NelCommand", "ReaderGone"]
 
 
 class ReaderGone(Exception):
     """Whoever read the output closed it (``| head``): the command has nothing more to do."""
+
+
+def _stdout_closed() -> bool:
+    """Whether nobody reads our stdout any more (the write end of a pipe whose reader has gone)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's capture): still read
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(event & select.POLLERR for _, event in poller.poll(0))
 
 
 def _is_argument(param: Any) -> bool:
@@ -38,7 +53,10 @@ class NelCommand(TyperCommand):
         try:
             return super().invoke(ctx)
         except BrokenPipeError as exc:
-            raise ReaderGone() from exc
+            if _stdout_closed():
+                raise ReaderGone() from exc
+            # Another pipe (a child process, a connection): a failure, which typer would hide.
+            raise NelError(f"broken pipe: {exc}") from exc
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
