@@ -5,11 +5,14 @@ for usage and config errors, 1 for failures at run time), that stderr starts wit
 ``error: ...`` holding a distinctive part of the message (and, where one helps, a ``hint:``
 line), that no traceback is printed, and that nothing was recorded or created: no store
 database (or the seeded one unchanged), no output directory, no stray file in the working
-directory.
+directory, and a NEL_HOME the case set up (a file, a read-only folder) left as it was. Stdout
+stays empty, but for a dry run, which prints what it would write before saying why the run
+would fail.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -20,6 +23,7 @@ from .conftest import UNUSED_URL, Nel, fake_config
 
 OUT = "<OUT>"
 PORT = "<PORT>"
+HOME = "<HOME>"
 
 
 def fake(*tasks: str, extra: str = "", url: str | None = UNUSED_URL) -> str:
@@ -43,12 +47,16 @@ class Case:
     code: int
     message: str
     hint: str | None = None
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str | bytes] = field(default_factory=dict)
     seed: tuple[str, ...] = ()
     #: More substrings the first line must hold (in any order).
     also: tuple[str, ...] = ()
     #: Names of adapters that must NOT be installed for the case to hold (else it is skipped).
     needs_missing: tuple[tuple[str, str], ...] = ()
+    #: What NEL_HOME is before the command: a "file", a "read-only" folder, or "below-a-file".
+    home: str | None = None
+    #: How stdout must begin (a dry run prints its files); None: stdout stays empty.
+    stdout: str | None = None
 
 
 DRY = ("run", "--config", "cfg.yaml", "--dry-run")
@@ -101,6 +109,79 @@ CASES = [
         "evaluation.tasks[0].endpoint_type: task simple_evals.mmlu_pro does not support 'completions'",
         hint="chat",
         files={"cfg.yaml": fake("simple_evals.mmlu_pro") + "      endpoint_type: completions\n"},
+    ),
+    # ---------------------------------------------------------------- harness parameters
+    *[
+        Case(
+            f"param-{name.replace('_', '-')}-{label}",
+            DRY,
+            2,
+            f"evaluation.tasks[0].nemo_evaluator_config.config.params.{name}: {reason}",
+            hint=hint,
+            files={"cfg.yaml": fake() + f"      nemo_evaluator_config: {{config: {{params: {{{name}: {value}}}}}}}\n"},
+        )
+        for name, label, value, reason, hint in (
+            ("limit_samples", "word", "abc", "'abc' is not an integer >= 1", "a fraction of the dataset"),
+            ("limit_samples", "negative", "-5", "-5 is not an integer >= 1", "e.g. 100"),
+            ("limit_samples", "zero", "0", "0 is not an integer >= 1", None),
+            ("parallelism", "word", "abc", "'abc' is not an integer >= 1", "requests in flight"),
+            ("temperature", "word", "hot", "'hot' is not a number >= 0", "0.7"),
+            ("max_new_tokens", "negative", "-1", "-1 is not an integer >= 1", None),
+            ("request_timeout", "zero", "0", "0 is not an integer >= 1", "seconds"),
+            ("top_p", "mapping", "{a: 1}", "a mapping is not a number between 0 and 1", None),
+            ("parallelism", "list", "[1, 2]", "a list is not an integer >= 1", None),
+            ("extra", "list", "[1]", "a list is not a mapping", "extra: {name: value}"),
+            ("task", "number", "5", "5 is not a string", None),
+        )
+    ],
+    Case(
+        "param-unknown-name",
+        DRY,
+        2,
+        "evaluation.tasks[0].nemo_evaluator_config.config.params.limti_samples: unknown parameter",
+        hint="did you mean 'evaluation.tasks[0].nemo_evaluator_config.config.params.limit_samples'?",
+        files={"cfg.yaml": fake() + "      nemo_evaluator_config: {config: {params: {limti_samples: 3}}}\n"},
+    ),
+    Case(
+        "param-unknown-config-key",
+        DRY,
+        2,
+        "evaluation.tasks[0].nemo_evaluator_config.config.parms: unknown key",
+        hint="did you mean 'evaluation.tasks[0].nemo_evaluator_config.config.params'?",
+        files={"cfg.yaml": fake() + "      nemo_evaluator_config: {config: {parms: {}}}\n"},
+    ),
+    Case(
+        "param-bad-endpoint-type-in-target",
+        DRY,
+        2,
+        "evaluation.tasks[0].nemo_evaluator_config.target.api_endpoint.type: 'chatt' is not one of ",
+        files={"cfg.yaml": fake() + "      nemo_evaluator_config: {target: {api_endpoint: {type: chatt}}}\n"},
+    ),
+    Case(
+        "param-evaluation-level",
+        DRY,
+        2,
+        "evaluation.nemo_evaluator_config.config.params.parallelism: 0 is not an integer >= 1",
+        files={
+            "cfg.yaml": fake().replace(
+                "evaluation:\n", "evaluation:\n  nemo_evaluator_config: {config: {params: {parallelism: 0}}}\n"
+            )
+        },
+    ),
+    Case(
+        "param-through-override",
+        (*DRY, "-o", "+config.params.limit_samples=abc"),
+        2,
+        "config.params.limit_samples: 'abc' is not an integer >= 1",
+        hint="fraction",
+        files={"cfg.yaml": fake("simple_evals.mmlu_pro", "nel_bench.arithmetic")},
+    ),
+    Case(
+        "param-real-run-records-nothing",
+        (*RUN, "-o", "+config.params.request_timeout=0"),
+        2,
+        "config.params.request_timeout: 0 is not an integer >= 1",
+        files={"cfg.yaml": fake()},
     ),
     # ---------------------------------------------------------------- target and deployment
     Case(
@@ -254,6 +335,36 @@ CASES = [
         "config file confs/nothere.yaml does not exist",
     ),
     Case("no-config-given", ("run", "--dry-run"), 2, "no config given", hint="--config FILE"),
+    Case(
+        "config-and-config-name",
+        (*DRY, "--config-name", "other"),
+        2,
+        "--config cannot be combined with --config-name",
+        hint="--config-dir DIR --config-name NAME",
+        files={"cfg.yaml": fake()},
+    ),
+    Case(
+        "config-and-config-dir-and-name",
+        (*DRY, "--config-dir", ".", "--config-name", "cfg"),
+        2,
+        "--config cannot be combined with --config-dir and --config-name",
+        files={"cfg.yaml": fake()},
+    ),
+    Case(
+        "binary-config-file",
+        DRY,
+        2,
+        "cfg.yaml: not a text file (byte 0xff at offset 2 is not UTF-8)",
+        hint="UTF-8",
+        files={"cfg.yaml": b"a:\xff\xfe\x00\x01binary"},
+    ),
+    Case(
+        "config-file-with-a-nul",
+        DRY,
+        2,
+        "cfg.yaml: not a YAML file: control characters are not allowed",
+        files={"cfg.yaml": "execution:\n  type: fake\x00\n"},
+    ),
     # ---------------------------------------------------------------- environment
     Case(
         "unset-host-secret-real-run",
@@ -279,6 +390,92 @@ CASES = [
         "env_vars.HF_TOKEN: 'host:' names no variable",
         hint="host:VAR_NAME",
         files={"cfg.yaml": fake(extra="env_vars:\n  HF_TOKEN: 'host:'\n")},
+    ),
+    Case(
+        "env-value-without-prefix",
+        DRY,
+        2,
+        "env_vars.HF_TOKEN: 'HF_TOKEN' has no source prefix",
+        hint="write host:HF_TOKEN (read here at launch), lit:<value>, or runtime:HF_TOKEN",
+        files={"cfg.yaml": fake(extra="env_vars:\n  HF_TOKEN: HF_TOKEN\n")},
+    ),
+    Case(
+        "env-value-with-unknown-prefix",
+        RUN,
+        2,
+        "env_vars.HF_TOKEN: 'env:HF_TOKEN' has no source prefix",
+        hint="write lit:<value> for this very text",
+        files={"cfg.yaml": fake(extra="env_vars:\n  HF_TOKEN: env:HF_TOKEN\n")},
+    ),
+    Case(
+        "deployment-env-without-prefix",
+        DRY,
+        2,
+        "deployment.env_vars.HF_HOME: '/data/hf' has no source prefix",
+        hint="lit:<value>",
+        files={"cfg.yaml": fake(extra="deployment:\n  type: vllm\n  env_vars:\n    HF_HOME: /data/hf\n")},
+    ),
+    Case(
+        "unset-host-variable-dry-run",
+        DRY,
+        2,
+        "env_vars.HF_TOKEN: host variable NEL_TEST_UNSET_TOKEN is not set",
+        hint="export NEL_TEST_UNSET_TOKEN=",
+        files={
+            "cfg.yaml": fake(
+                "simple_evals.mmlu_pro",
+                "nel_bench.arithmetic",
+                extra="env_vars:\n  HF_TOKEN: host:NEL_TEST_UNSET_TOKEN\n",
+            )
+        },
+        stdout="# dry run of invocation ",
+    ),
+    Case(
+        "unset-host-variable-dry-run-json",
+        (*DRY, "--json"),
+        2,
+        "env_vars.HF_TOKEN: host variable NEL_TEST_UNSET_TOKEN is not set",
+        files={"cfg.yaml": fake(extra="env_vars:\n  HF_TOKEN: host:NEL_TEST_UNSET_TOKEN\n")},
+        stdout="{",
+    ),
+    # ---------------------------------------------------------------- NEL_HOME
+    Case(
+        "nel-home-is-a-file-run",
+        RUN,
+        1,
+        f"NEL_HOME {HOME} is not a directory",
+        hint="set NEL_HOME to a directory",
+        files={"cfg.yaml": fake()},
+        home="file",
+    ),
+    Case("nel-home-is-a-file-status", ("status",), 1, f"NEL_HOME {HOME} is not a directory", home="file"),
+    Case("nel-home-is-a-file-ls-runs", ("ls", "runs"), 1, f"NEL_HOME {HOME} is not a directory", home="file"),
+    Case(
+        "nel-home-below-a-file",
+        RUN,
+        1,
+        f"NEL_HOME {HOME} cannot be created: ",
+        also=("is not a directory",),
+        files={"cfg.yaml": fake()},
+        home="below-a-file",
+    ),
+    Case(
+        "nel-home-read-only-run",
+        RUN,
+        1,
+        f"NEL_HOME {HOME} is not writable",
+        hint="set NEL_HOME to a directory you can write",
+        files={"cfg.yaml": fake()},
+        home="read-only",
+    ),
+    Case(
+        "nel-home-read-only-dry-run",
+        DRY,
+        1,
+        f"NEL_HOME {HOME} is not writable",
+        files={"cfg.yaml": fake()},
+        home="read-only",
+        stdout="# dry run of invocation ",
     ),
     # ---------------------------------------------------------------- run time (exit 1)
     Case(
@@ -369,24 +566,47 @@ def _work_files(nel: Nel) -> set[str]:
     return {str(p.relative_to(nel.work)) for p in nel.work.rglob("*")}
 
 
+def _set_up_home(nel: Nel, kind: str | None) -> tuple[Path, dict[str, str]]:
+    """Make NEL_HOME what the case says; return it and the environment that points there."""
+    if kind is None:
+        return nel.home, {}
+    if kind == "file":
+        nel.home.write_text("not a folder\n")
+        return nel.home, {}
+    if kind == "read-only":
+        nel.home.mkdir()
+        nel.home.chmod(0o555)
+        return nel.home, {}
+    assert kind == "below-a-file"
+    nel.home.write_text("not a folder\n")
+    return nel.home / "nel", {"NEL_HOME": str(nel.home / "nel")}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(nel: Nel, closed_port: int, case: Case) -> None:
     """A bad input gets its exit code and one error line naming it, with nothing recorded or created."""
     for group, name in case.needs_missing:
         if name in {ep.name for ep in entry_points(group=group)}:
             pytest.skip(f"{group} '{name}' is installed here")
+    if case.home == "read-only" and os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders: run the tests as a user to check this case")
+    home, env = _set_up_home(nel, case.home)
 
     def fill(text: str) -> str:
-        return text.replace(OUT, str(nel.out)).replace(PORT, str(closed_port))
+        return text.replace(OUT, str(nel.out)).replace(PORT, str(closed_port)).replace(HOME, str(home))
 
-    for name, text in case.files.items():
-        nel.write(name, fill(text))
+    for name, content in case.files.items():
+        if isinstance(content, bytes):
+            (nel.work / name).write_bytes(content)
+        else:
+            nel.write(name, fill(content))
     if case.seed:
         nel.seed(*case.seed)
     before_rows = nel.rows()
     before_files = _work_files(nel)
+    before_home = sorted(nel.home.rglob("*")) if nel.home.is_dir() else nel.home.exists() and nel.home.read_text()
 
-    result = nel(*[fill(arg) for arg in case.args])
+    result = nel(*[fill(arg) for arg in case.args], env=env)
 
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output
@@ -400,21 +620,27 @@ def test_bad_input(nel: Nel, closed_port: int, case: Case) -> None:
     assert all(line.startswith("hint: ") for line in lines[1:]) and len(lines) <= 2, result.stderr
     if case.hint is not None:
         assert len(lines) == 2 and case.hint in lines[1], result.stderr
-    assert result.stdout == "", result.stdout
+    if case.stdout is None:
+        assert result.stdout == "", result.stdout
+    else:
+        assert result.stdout.startswith(case.stdout), result.stdout
 
     # Nothing recorded (a launch that failed after recording removed its record), nothing created.
     empty = {"invocations": [], "jobs": []}
     assert (nel.rows() or empty) == (before_rows or empty)
-    if before_rows is None and nel.rows() is None:  # not even NEL_HOME was created (the store was
+    if case.home is not None:  # NEL_HOME was set up wrong on purpose: it is left as it was
+        after_home = sorted(nel.home.rglob("*")) if nel.home.is_dir() else nel.home.exists() and nel.home.read_text()
+        assert after_home == before_home
+    elif before_rows is None and nel.rows() is None:  # not even NEL_HOME was created (the store was
         # opened only by failures after the record was written, which leave it empty)
         assert not nel.home.exists(), sorted(str(p.relative_to(nel.home)) for p in nel.home.rglob("*"))
     assert not nel.out.exists(), f"output directory left behind: {sorted(nel.out.rglob('*'))}"
     assert _work_files(nel) == before_files, "files appeared in the working directory"
 
 
-def test_at_least_25_cases() -> None:
-    """The table covers at least 25 distinct bad inputs."""
-    assert len({case.id for case in CASES}) == len(CASES) >= 25
+def test_at_least_70_cases() -> None:
+    """The table covers at least 70 distinct bad inputs."""
+    assert len({case.id for case in CASES}) == len(CASES) >= 70
 
 
 def test_verbose_shows_traceback(nel: Nel) -> None:

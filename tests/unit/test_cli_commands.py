@@ -224,12 +224,20 @@ def test_dry_run_prints_jobs_redacts_secrets_and_leaves_nothing(nel: Nel) -> Non
     assert sorted(p.name for p in nel.work.iterdir()) == ["cfg.yaml"]
 
 
-def test_dry_run_warns_about_unset_host_variable(nel: Nel) -> None:
-    """A dry run with an unset ``host:`` variable still succeeds and says on stderr that a run would fail."""
-    nel.write("cfg.yaml", fake_config(nel.out, extra="env_vars:\n  HF_TOKEN: host:NEL_TEST_UNSET\n"))
+def test_dry_run_fails_naming_each_unset_host_variable_once(nel: Nel) -> None:
+    """A dry run with unset ``host:`` variables prints its files, then one error per variable, and exits 2."""
+    extra = "env_vars:\n  HF_TOKEN: host:NEL_TEST_UNSET\n  OTHER: host:NEL_TEST_UNSET_TOO\n"
+    nel.write("cfg.yaml", fake_config(nel.out, "simple_evals.mmlu_pro", "nel_bench.arithmetic", extra=extra))
     result = nel("run", "--config", "cfg.yaml", "--dry-run")
-    assert result.returncode == 0, result.stderr
-    assert "NEL_TEST_UNSET is not set" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert result.stdout.startswith("# dry run of invocation ")
+    assert "<unset: host variable NEL_TEST_UNSET>" in result.stdout
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("hint: ")]
+    assert errors == [
+        "error: env_vars.HF_TOKEN: host variable NEL_TEST_UNSET is not set",
+        "error: env_vars.OTHER: host variable NEL_TEST_UNSET_TOO is not set",
+    ]
+    assert "Traceback" not in result.stderr and "warning" not in result.stderr
     assert not nel.out.exists() and not nel.home.exists()
 
 
@@ -315,10 +323,13 @@ def test_config_dir_and_name_with_repository_examples(nel: Nel) -> None:
 
 @pytest.mark.parametrize("example", sorted(p.name for p in (REPO / "examples").glob("*.yaml")))
 def test_every_example_dry_runs(nel: Nel, example: str) -> None:
-    """Every example config dry-runs, recording nothing and writing nothing (no output, nothing under NEL_HOME)."""
-    result = nel(
-        "run", "--config", str(REPO / "examples" / example), "--dry-run", "-o", f"execution.output_dir={nel.out}"
-    )
+    """Every example config dry-runs (given the host variables it reads), recording nothing and writing nothing."""
+    args = ("run", "--config", str(REPO / "examples" / example), "--dry-run", "-o", f"execution.output_dir={nel.out}")
+    # A dry run fails while a variable the run reads is unset: it says which, in its JSON.
+    report = json.loads(nel(*args, "--json").stdout)
+    unset = [re.search(r"host variable (\S+) is not set", p["message"]) for p in report["problems"]]
+    assert all(unset), report["problems"]
+    result = nel(*args, env={match.group(1): "dry-run-value" for match in unset if match})
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# dry run of invocation ")
     assert _run_configs(result.stdout)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from nel_core.env import EnvValue, merge_env, parse_env_value, resolve_env
-from nel_core.errors import ConfigError
+from nel_core.env import EnvValue, merge_env, parse_env_value, resolve_env, unset_variables
+from nel_core.errors import ConfigError, Problems
 from nel_core.testing.strategies import env_references, names
 
 layers = st.dictionaries(names, env_references(), max_size=5)
@@ -50,7 +50,7 @@ def test_no_api_key_name_adds_nothing(top: dict[str, str]) -> None:
     st.dictionaries(names, st.text(max_size=8)),
 )
 def test_resolve_splits_values_and_runtime(env: dict[str, str], environ: dict[str, str]) -> None:
-    """Every variable resolves to a value (host:, lit:, bare) or a runtime reference, never both."""
+    """Every variable resolves to a value (host:, lit:) or a runtime reference, never both."""
     needed = {ref.value for ref in map(parse_env_value, env.values()) if ref.kind == "host"}
     environ = {**{var: f"value-of-{var}" for var in needed}, **environ}
     values, runtime = resolve_env(env, environ)
@@ -69,11 +69,21 @@ def test_resolve_splits_values_and_runtime(env: dict[str, str], environ: dict[st
 @given(names, names)
 def test_unset_host_variable_names_it(name: str, variable: str) -> None:
     """A host: reference to an unset variable is a ConfigError naming the variable and the key."""
-    for raw in (f"host:{variable}", variable):
-        with pytest.raises(ConfigError) as caught:
-            resolve_env({name: raw}, {})
-        assert variable in caught.value.message
-        assert f"env_vars.{name}" in caught.value.message
+    with pytest.raises(ConfigError) as caught:
+        resolve_env({name: f"host:{variable}"}, {})
+    assert caught.value.message == f"env_vars.{name}: host variable {variable} is not set"
+
+
+def test_every_unset_variable_is_named_once() -> None:
+    """Several unset host variables are all named, each once however many keys read it."""
+    env = {"A": "host:NEL_X", "B": "host:NEL_Y", "C": "host:NEL_X", "D": "lit:v"}
+    assert list(unset_variables(env, {"NEL_Z": "1"})) == ["NEL_X", "NEL_Y"]
+    with pytest.raises(Problems) as caught:
+        resolve_env(env, {})
+    assert [p.message for p in caught.value.problems] == [
+        "env_vars.A: host variable NEL_X is not set",
+        "env_vars.B: host variable NEL_Y is not set",
+    ]
 
 
 @given(names, st.text(max_size=20))
@@ -82,11 +92,29 @@ def test_lit_is_taken_as_written(name: str, value: str) -> None:
     assert resolve_env({name: f"lit:{value}"}, {}) == ({name: value}, {})
 
 
-@given(st.text(max_size=20))
-def test_parse_bare_values_are_host_names(raw: str) -> None:
-    """A value without a known prefix is the name of a host variable."""
-    assume(raw and raw.partition(":")[0] not in ("host", "lit", "runtime"))
-    assert parse_env_value(raw) == EnvValue(kind="host", value=raw)
+@given(st.text(min_size=1, max_size=20))
+def test_values_without_a_prefix_are_refused(raw: str) -> None:
+    """A value without a known prefix is refused (as NeMo Evaluator Launcher refuses it), naming the key."""
+    assume(raw.partition(":")[0] not in ("host", "lit", "runtime") or ":" not in raw)
+    with pytest.raises(ConfigError) as caught:
+        parse_env_value(raw, key="env_vars.X")
+    assert caught.value.message == f"env_vars.X: {raw!r} has no source prefix"
+    assert caught.value.hint is not None and "lit:" in caught.value.hint
+
+
+def test_missing_prefix_hint_suggests_each_source() -> None:
+    """A bare variable name gets a hint spelling out host:, lit: and runtime: for it."""
+    with pytest.raises(ConfigError) as caught:
+        parse_env_value("HF_TOKEN", key="env_vars.HF_TOKEN")
+    assert caught.value.message == "env_vars.HF_TOKEN: 'HF_TOKEN' has no source prefix"
+    assert caught.value.hint == "write host:HF_TOKEN (read here at launch), lit:<value>, or runtime:HF_TOKEN"
+
+
+@given(names)
+def test_prefixed_values_parse(variable: str) -> None:
+    """host:, lit: and runtime: values parse to their kind and value."""
+    for kind in ("host", "lit", "runtime"):
+        assert parse_env_value(f"{kind}:{variable}") == EnvValue(kind=kind, value=variable)
 
 
 @pytest.mark.parametrize("raw", ["host:", "runtime:", ""])

@@ -12,9 +12,9 @@ import pytest
 
 from nel_core.catalog import load_catalog
 from nel_core.converter import structure_run_config
-from nel_core.errors import ConfigError, NelError, PreflightError, SchedulingError
+from nel_core.errors import ConfigError, NelError, PreflightError, Problems, SchedulingError
 from nel_core.models.domain import JobState
-from nel_core.services import launch, make_plan, render_dry_run
+from nel_core.services import dry_run, dry_run_data, dry_run_text, launch, make_plan, render_dry_run
 from nel_core.services.launch import Launched
 from nel_core.services.materialize import REDACTED, SECRETS_FILE
 from nel_core.services.plan import Plan
@@ -80,6 +80,15 @@ def test_invocation_config_is_the_structured_config(tmp_path: Path) -> None:
     config = store.get_invocation(launched.invocation.id).config
     assert config["execution"]["type"] == "fake"
     assert config["env_vars"]["HF_TOKEN"] == "host:NEL_TEST_TOKEN"
+
+
+def test_recorded_config_redacts_literal_values(tmp_path: Path) -> None:
+    """A lit: value is recorded as lit:<redacted>: its value lives only in the jobs' secrets files."""
+    launched, _, store = _launch(tmp_path)
+    config = store.get_invocation(launched.invocation.id).config
+    assert config["env_vars"] == {"HF_TOKEN": "host:NEL_TEST_TOKEN", "LIT": "lit:<redacted>", "RT": "runtime:RT"}
+    assert LITERAL not in json.dumps(config)
+    assert all(f"export LIT={LITERAL}" in (Path(j.job_dir) / SECRETS_FILE).read_text() for j in launched.jobs)
 
 
 @pytest.mark.parametrize("nested", [False, True])
@@ -189,14 +198,49 @@ def test_dry_run_redacts_and_leaves_nothing(tmp_path: Path) -> None:
     assert executor.scheduler.submitted == [] and executor.backend.provider.starts == 0
 
 
-def test_dry_run_shows_unset_variables_instead_of_failing(
+def test_dry_run_shows_unset_variables_and_lists_each_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A dry run with an unset host variable shows it as unset and warns on stderr."""
+    """A dry run shows an unset host variable as such and lists it once among its problems, printing nothing."""
     plan, executor, _ = _setup(tmp_path / "out")
-    text = render_dry_run(plan, executor, {})
-    assert "<unset: host variable NEL_TEST_TOKEN>" in text
-    assert "NEL_TEST_TOKEN" in capsys.readouterr().err
+    result = dry_run(plan, executor, {})
+    assert "<unset: host variable NEL_TEST_TOKEN>" in dry_run_text(result)
+    # Two jobs need each variable: each is named once, at its key.
+    assert [p.message for p in result.problems] == [
+        "env_vars.NEL_TEST_API_KEY: host variable NEL_TEST_API_KEY is not set",
+        "env_vars.HF_TOKEN: host variable NEL_TEST_TOKEN is not set",
+    ]
+    assert capsys.readouterr() == ("", "")
+    assert dry_run(plan, executor, ENVIRON).problems == []
+
+
+def test_dry_run_data_is_plain_json_with_secrets_redacted(tmp_path: Path) -> None:
+    """The dry run's data holds every file (redacted), the endpoint, the deployment and the problems."""
+    plan, executor, _ = _setup(tmp_path / "out")
+    data = json.loads(json.dumps(dry_run_data(dry_run(plan, executor, {"NEL_TEST_TOKEN": SECRET}))))
+    text = json.dumps(data)
+    assert SECRET not in text and LITERAL not in text
+    assert data["invocation_id"] == plan.invocation_id and data["jobs"] == 2
+    assert data["endpoint"]["base_url"] == plan.endpoint.base_url
+    assert data["deployment"] is None
+    secrets = [f for f in data["files"] if f["path"].endswith(SECRETS_FILE)]
+    assert len(secrets) == 2 and all(f["mode"] == "0600" for f in secrets)
+    assert data["problems"] == [
+        {
+            "message": "env_vars.NEL_TEST_API_KEY: host variable NEL_TEST_API_KEY is not set",
+            "hint": "export NEL_TEST_API_KEY=... before running, or use 'lit:' or 'runtime:'",
+        }
+    ]
+    assert data["ok"] is False
+
+
+def test_launch_names_every_unset_variable(tmp_path: Path) -> None:
+    """A launch with several unset host variables names each of them at once, recording nothing."""
+    plan, executor, store = _setup(tmp_path / "out")
+    with pytest.raises(Problems) as caught:
+        launch(plan, executor=executor, store=store, environ={})
+    assert len(caught.value.problems) == 2
+    assert store.invocation_ids() == set()
 
 
 def test_dry_run_names_the_deployment(tmp_path: Path) -> None:

@@ -7,15 +7,14 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from nel_core.catalog import load_catalog
 from nel_core.converter import structure_run_config
-from nel_core.errors import ConfigError
+from nel_core.errors import ConfigError, Problems
 from nel_core.services.merge import deep_merge
 from nel_core.services.plan import HARNESS_VERSION, Plan, plan_run
 from nel_core.testing import FakeEndpointProvider, FakeExecutionConfig, run_config_data
-from nel_core.testing.strategies import json_values, names
+from nel_core.testing.strategies import harness_params
 
 URL = "http://10.0.0.7:8000/v1/chat/completions"
 
@@ -102,9 +101,7 @@ def test_params_deep_merge_task_wins() -> None:
     }
 
 
-@given(
-    st.dictionaries(names, json_values, max_size=4), st.dictionaries(names, json_values, max_size=4)
-)
+@given(harness_params(), harness_params())
 def test_params_merge_property(shared: dict[str, Any], own: dict[str, Any]) -> None:
     """For any params, a job's params are the evaluation's deep-merged with the task's."""
     evaluation = {"nemo_evaluator_config": {"config": {"params": shared}}}
@@ -131,8 +128,73 @@ def test_target_overrides_from_nemo_evaluator_config() -> None:
 def test_unknown_nemo_evaluator_key_fails() -> None:
     """nemo_evaluator_config holds only config and target."""
     task = {"name": "arithmetic", "nemo_evaluator_config": {"params": {"x": 1}}}
-    with pytest.raises(ConfigError, match="nemo_evaluator_config.params: unknown key"):
+    with pytest.raises(ConfigError, match=r"^evaluation\.tasks\[0\]\.nemo_evaluator_config\.params: unknown key"):
         _plan(_data([task]))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"limit_samples": "abc"}, "limit_samples: 'abc' is not an integer >= 1"),
+        ({"limit_samples": -5}, "limit_samples: -5 is not an integer >= 1"),
+        ({"limit_samples": 0}, "limit_samples: 0 is not an integer >= 1"),
+        ({"parallelism": "abc"}, "parallelism: 'abc' is not an integer >= 1"),
+        ({"parallelism": True}, "parallelism: true is not an integer >= 1"),
+        ({"temperature": "hot"}, "temperature: 'hot' is not a number >= 0"),
+        ({"top_p": 1.5}, "top_p: 1.5 is not a number between 0 and 1"),
+        ({"max_new_tokens": -1}, "max_new_tokens: -1 is not an integer >= 1"),
+        ({"max_retries": -1}, "max_retries: -1 is not an integer >= 0"),
+        ({"request_timeout": 0}, "request_timeout: 0 is not an integer >= 1"),
+        ({"task": 5}, "task: 5 is not a string"),
+        ({"extra": [1]}, "extra: a list is not a mapping"),
+        ({"limti_samples": 3}, "limti_samples: unknown parameter"),
+    ],
+)
+def test_bad_harness_parameter_names_its_path(params: dict[str, Any], message: str) -> None:
+    """A bad value in a task's config.params fails while planning, naming the key's dotted path."""
+    task = {"name": "arithmetic", "nemo_evaluator_config": {"config": {"params": params}}}
+    with pytest.raises(ConfigError) as caught:
+        _plan(_data([task]))
+    assert caught.value.message == f"evaluation.tasks[0].nemo_evaluator_config.config.params.{message}"
+
+
+def test_fraction_and_numeric_strings_are_valid_parameters() -> None:
+    """limit_samples may be a fraction, and numbers written as strings are read as nemo-evaluator reads them."""
+    params = {"limit_samples": 0.25, "parallelism": "4", "temperature": "0.5", "extra": {"any": [1]}}
+    task = {"name": "arithmetic", "nemo_evaluator_config": {"config": {"params": params}}}
+    assert _plan(_data([task])).jobs[0].run_config["config"]["params"] == params
+
+
+def test_every_bad_parameter_is_named_once() -> None:
+    """Bad values in several layers and tasks are all reported; one shared by every task is named once, where it is."""
+    evaluation = {"nemo_evaluator_config": {"config": {"params": {"temperature": "hot"}}}}
+    tasks = [
+        {"name": "arithmetic", "nemo_evaluator_config": {"config": {"params": {"parallelism": 0}}}},
+        {"name": "capitals", "nemo_evaluator_config": {"config": {"params": {"limit_samples": -1}}}},
+    ]
+    with pytest.raises(Problems) as caught:
+        _plan(_data(tasks, evaluation=evaluation))
+    assert [p.message.split(":")[0] for p in caught.value.problems] == [
+        "evaluation.nemo_evaluator_config.config.params.temperature",
+        "evaluation.tasks[0].nemo_evaluator_config.config.params.parallelism",
+        "evaluation.tasks[1].nemo_evaluator_config.config.params.limit_samples",
+    ]
+    assert caught.value.exit_code == 2
+
+
+def test_problems_of_different_kinds_come_together() -> None:
+    """An unknown task, a bad parameter and an env value without a prefix are all named by one attempt."""
+    tasks = [
+        {"name": "nel_bench.arithmetc"},
+        {"name": "capitals", "nemo_evaluator_config": {"config": {"params": {"parallelism": "x"}}}},
+    ]
+    with pytest.raises(Problems) as caught:
+        _plan(_data(tasks, env_vars={"HF_TOKEN": "HF_TOKEN"}))
+    messages = [p.message for p in caught.value.problems]
+    assert len(messages) == 3, messages
+    assert messages[0].startswith("evaluation.tasks[0].name: unknown task")
+    assert messages[1].startswith("evaluation.tasks[1].nemo_evaluator_config.config.params.parallelism: 'x'")
+    assert messages[2] == "env_vars.HF_TOKEN: 'HF_TOKEN' has no source prefix"
 
 
 def test_endpoint_type_must_be_supported() -> None:

@@ -30,8 +30,15 @@ def config_location(config: str | None, config_dir: str | None, config_name: str
     """The user's config file from ``--config`` or ``--config-dir``/``--config-name``.
 
     Raises:
-        ConfigError: when neither is given or the file does not exist.
+        ConfigError: when neither is given, both are, or the file does not exist.
     """
+    if config and (config_dir or config_name):
+        flags = (("--config-dir", config_dir), ("--config-name", config_name))
+        given = " and ".join(flag for flag, value in flags if value)
+        raise ConfigError(
+            f"--config cannot be combined with {given}",
+            hint="use --config FILE alone, or --config-dir DIR --config-name NAME",
+        )
     if config:
         path = Path(config)
     elif config_name:
@@ -112,12 +119,25 @@ def _check_yaml(path: Path) -> None:
     from omegaconf._utils import get_yaml_loader
 
     try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a text file (byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8)",
+            hint="a config is a YAML file in UTF-8",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    try:
         # The loader OmegaConf will use (duplicate keys refused), for a file:line:column error.
-        yaml.load(path.read_text(), Loader=get_yaml_loader())  # noqa: S506 (a safe loader)
+        yaml.load(text, Loader=get_yaml_loader())  # noqa: S506 (a safe loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ConfigError(f"{where}: malformed YAML: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL, ...)
+        raise ConfigError(f"{path}: not a YAML file: {exc.reason} (#x{exc.character:x})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {' '.join(str(exc).split())}") from None
 
 
 def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
@@ -166,11 +186,17 @@ def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
 
 
 def _apply_params_overrides(data: dict[str, Any]) -> dict[str, Any]:
+    from nel_core.errors import Problems
+    from nel_core.params import check_evaluator_config
+
     harness = data.pop("config", None)
     if harness is None:
         return data
     if not isinstance(harness, dict):
         raise ConfigError("config: expected a mapping (e.g. -o +config.params.limit_samples=10)")
+    # Checked once, named as written (-o +config.params.X=V), rather than once per task.
+    problems = check_evaluator_config({"config": harness}, "nemo_evaluator_config")
+    Problems.raise_any([ConfigError(_as_written(p.message), hint=p.hint) for p in problems])
     evaluation = data.get("evaluation")
     if isinstance(evaluation, list):
         evaluation = {"tasks": evaluation}
@@ -184,6 +210,10 @@ def _apply_params_overrides(data: dict[str, Any]) -> dict[str, Any]:
     evaluation["tasks"] = tasks
     data["evaluation"] = evaluation
     return data
+
+
+def _as_written(message: str) -> str:
+    return message.removeprefix("nemo_evaluator_config.")
 
 
 def _hydra_error(exc: BaseException, path: Path) -> ConfigError:

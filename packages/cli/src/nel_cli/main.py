@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 
 from nel_cli import __version__
+from nel_cli.command import NelCommand, ReaderGone
 
 app = typer.Typer(
     name="nel",
@@ -43,18 +44,24 @@ def _main(
     _state["verbose"] = verbose
 
 
-@app.command()
+@app.command(cls=NelCommand)
 def run(
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="Config file (YAML)."),
-    config_dir: Optional[str] = typer.Option(None, "--config-dir", help="Directory of configs."),
-    config_name: Optional[str] = typer.Option(None, "--config-name", help="Config name in --config-dir."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", metavar="FILE", help="Config file (YAML)."),
+    config_dir: Optional[str] = typer.Option(None, "--config-dir", metavar="DIR", help="Directory of configs."),
+    config_name: Optional[str] = typer.Option(
+        None, "--config-name", metavar="NAME", help="Config name in --config-dir."
+    ),
     override: Optional[list[str]] = typer.Option(
-        None, "-o", "--override", help="Hydra override key=value (repeatable)."
+        None, "-o", "--override", metavar="KEY=VALUE", help="Hydra override key=value (repeatable)."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Print what would run; touch nothing."),
-    task: Optional[list[str]] = typer.Option(None, "-t", "--task", help="Run only this task (repeatable)."),
+    task: Optional[list[str]] = typer.Option(
+        None, "-t", "--task", metavar="TASK", help="Run only this task (repeatable)."
+    ),
     wait: bool = typer.Option(False, "--wait", "-w", help="Wait for the jobs and print their results."),
-    json_output: bool = typer.Option(False, "--json", help="Print the invocation as JSON."),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print the invocation as JSON (with --dry-run: the files, endpoint and problems)."
+    ),
 ) -> None:
     """Run the benchmarks of a config."""
     from nel_cli.commands.run import run_command
@@ -62,7 +69,7 @@ def run(
     run_command(config, config_dir, config_name, override or [], dry_run, task or [], wait, json_output)
 
 
-@ls_app.command("tasks")
+@ls_app.command("tasks", cls=NelCommand)
 def ls_tasks(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the tasks of the catalog."""
     from nel_cli.commands.ls import ls_tasks_command
@@ -70,18 +77,22 @@ def ls_tasks(json_output: bool = typer.Option(False, "--json", help="Print JSON.
     ls_tasks_command(json_output)
 
 
-@ls_app.command("task")
-def ls_task(name: str, json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+@ls_app.command("task", cls=NelCommand)
+def ls_task(
+    name: str = typer.Argument(..., metavar="TASK", help="A task name (harness.task, or a unique bare name)."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show one task of the catalog."""
     from nel_cli.commands.ls import ls_task_command
 
     ls_task_command(name, json_output)
 
 
-@ls_app.command("runs")
+@ls_app.command("runs", cls=NelCommand)
 def ls_runs(
-    since: Optional[str] = typer.Option(None, "--since", help="Only runs newer than this (30m, 1d, 2w)."),
-    executor: Optional[str] = typer.Option(None, "--executor", help="Only runs of this executor."),
+    since: Optional[str] = typer.Option(
+        None, "--since", metavar="AGE", help="Only runs newer than this (30m, 1d, 2w)."
+    ),
+    executor: Optional[str] = typer.Option(None, "--executor", metavar="NAME", help="Only runs of this executor."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List recorded invocations, newest first."""
@@ -90,9 +101,9 @@ def ls_runs(
     ls_runs_command(since, executor, json_output)
 
 
-@app.command()
+@app.command(cls=NelCommand)
 def status(
-    ids: Optional[list[str]] = typer.Argument(None, help="Invocation or job ids (prefixes work)."),
+    ids: Optional[list[str]] = typer.Argument(None, metavar="ID", help="Invocation or job ids (prefixes work)."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show the state of invocations and jobs (the latest invocation when no id is given)."""
@@ -101,17 +112,17 @@ def status(
     status_command(ids or [], json_output)
 
 
-@app.command()
-def kill(id: str = typer.Argument(..., help="Invocation or job id.")) -> None:
+@app.command(cls=NelCommand)
+def kill(id: str = typer.Argument(..., metavar="ID", help="Invocation or job id.")) -> None:
     """Stop an invocation's jobs (or one job) and the deployment they use."""
     from nel_cli.commands.jobs import kill_command
 
     kill_command(id)
 
 
-@app.command()
+@app.command(cls=NelCommand)
 def logs(
-    id: str = typer.Argument(..., help="Invocation or job id."),
+    id: str = typer.Argument(..., metavar="ID", help="Invocation or job id."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Follow until the job ends."),
 ) -> None:
     """Print a job's log."""
@@ -120,9 +131,9 @@ def logs(
     logs_command(id, follow)
 
 
-@app.command()
+@app.command(cls=NelCommand)
 def info(
-    id: str = typer.Argument(..., help="Invocation or job id."),
+    id: str = typer.Argument(..., metavar="ID", help="Invocation or job id."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show an invocation: config, jobs, paths and results."""
@@ -131,19 +142,23 @@ def info(
     info_command(id, json_output)
 
 
-@app.command()
-def resume(id: str = typer.Argument(..., help="Invocation or job id.")) -> None:
+@app.command(cls=NelCommand)
+def resume(id: str = typer.Argument(..., metavar="ID", help="Invocation or job id.")) -> None:
     """Re-run failed or killed jobs in place."""
     from nel_cli.commands.jobs import resume_command
 
     resume_command(id)
 
 
-@app.command()
+@app.command(cls=NelCommand)
 def export(
-    ids: list[str] = typer.Argument(..., help="Invocation or job ids."),
-    dest: str = typer.Option("local", "--dest", "-d", help="Exporter: local, mlflow, wandb, gsheets."),
-    override: Optional[list[str]] = typer.Option(None, "-o", "--override", help="Exporter setting key=value."),
+    ids: list[str] = typer.Argument(..., metavar="ID", help="Invocation or job ids."),
+    dest: str = typer.Option(
+        "local", "--dest", "-d", metavar="NAME", help="Exporter: local, mlflow, wandb, gsheets."
+    ),
+    override: Optional[list[str]] = typer.Option(
+        None, "-o", "--override", metavar="KEY=VALUE", help="Exporter setting key=value."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Export finished jobs' results."""
@@ -152,7 +167,7 @@ def export(
     export_command(ids, dest, override or [], json_output)
 
 
-@app.command()
+@app.command(cls=NelCommand)
 def version() -> None:
     """Print the version of NEL and of its installed adapters."""
     from nel_cli.commands.ls import version_command
@@ -161,7 +176,7 @@ def version() -> None:
 
 
 def main() -> None:
-    """Entry point: run the app; NEL errors become one line and an exit code."""
+    """Entry point: run the app; NEL errors become one line each and an exit code."""
     from nel_core.errors import NelError
 
     try:
@@ -172,20 +187,35 @@ def main() -> None:
             import traceback
 
             traceback.print_exc()
-        typer.echo(f"error: {exc.message}", err=True)
-        if exc.hint:
-            typer.echo(f"hint: {exc.hint}", err=True)
+        for problem in getattr(exc, "problems", None) or (exc,):
+            typer.echo(f"error: {problem.message}", err=True)
+            if problem.hint:
+                typer.echo(f"hint: {problem.hint}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except (BrokenPipeError, ReaderGone):
+        _reader_went_away()
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # click's usage errors and anything unexpected
         _usage_or_crash(exc)
+    try:
+        sys.stdout.flush()  # what is still buffered, before the exit would find the pipe closed
+    except BrokenPipeError:
+        _reader_went_away()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _reader_went_away() -> None:
+    """``nel logs ID | head``: the reader has all it wanted, which is success, and quiet."""
+    import os
+
+    # Python flushes stdout again at exit, into the closed pipe: point it at /dev/null first.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 def _usage_or_crash(exc: Exception) -> None:

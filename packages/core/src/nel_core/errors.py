@@ -7,6 +7,8 @@ Every error a user can meet derives from :class:`NelError`. Each carries a one-l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "ConfigError",
     "ContainerError",
@@ -16,6 +18,7 @@ __all__ = [
     "NotFoundError",
     "PluginError",
     "PreflightError",
+    "Problems",
     "SchedulingError",
     "StoreError",
 ]
@@ -81,3 +84,36 @@ class EndpointError(NelError):
 
 class ExportError(NelError):
     """Results could not be exported."""
+
+
+class Problems(NelError):
+    """Several problems found at once: the CLI prints one ``error:`` line (and hint) for each.
+
+    Use :meth:`raise_any`: it raises a single problem as itself.
+
+    Args:
+        problems: The problems, in the order they were found (at least two).
+    """
+
+    def __init__(self, problems: Sequence[NelError]) -> None:
+        super().__init__(problems[0].message, hint=problems[0].hint)
+        self.problems: tuple[NelError, ...] = tuple(problems)
+        self.exit_code = max(problem.exit_code for problem in problems)
+
+    def __str__(self) -> str:
+        return "; ".join(problem.message for problem in self.problems)
+
+    @staticmethod
+    def raise_any(problems: Sequence[NelError]) -> None:
+        """Raise nothing (no problem), the one problem itself, or :class:`Problems` of them all.
+
+        The same message twice (one unset variable met by several jobs) is raised once.
+        """
+        first: dict[str, NelError] = {}
+        for problem in problems:
+            first.setdefault(problem.message, problem)
+        unique = list(first.values())
+        if len(unique) == 1:
+            raise unique[0]
+        if unique:
+            raise Problems(unique)

@@ -58,6 +58,8 @@ def ls_task_command(name: str, json_output: bool) -> None:
         emit_json(data)
         return
     for key, value in data.items():
+        if value is None or value == {} or value == []:
+            continue  # absent (a harness without a pinned digest or a PyPI package): not shown
         if key == "defaults":
             typer.echo("defaults:")
             for param, default in sorted(value.items()):  # type: ignore[union-attr]

@@ -6,13 +6,25 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from nel_cli import context
 from nel_cli.output import emit_json
+from nel_core.errors import NelError
 
-__all__ = ["run_command"]
+if TYPE_CHECKING:
+    from nel_core.ports.executor import Executor
+    from nel_core.services import Plan
+
+__all__ = ["Interrupted", "run_command"]
+
+
+class Interrupted(NelError):
+    """The user pressed Ctrl-C while ``nel run --wait`` waited: the jobs go on without it."""
+
+    exit_code = 130
 
 
 def run_command(
@@ -31,7 +43,7 @@ def run_command(
     from nel_core.converter import structure_run_config
     from nel_core.errors import ConfigError
     from nel_core.plugins import load_executor
-    from nel_core.services import launch, make_plan, render_dry_run
+    from nel_core.services import launch, make_plan
 
     path = config_location(config, config_dir, config_name)
     data = compose(path, overrides)
@@ -48,9 +60,9 @@ def run_command(
         run_config, executor=executor, catalog=load_catalog(), store=context.store(), task_filter=tasks
     )
     if dry_run:
-        shown_root = Path(run_config.execution.output_dir).expanduser().resolve()
-        sys.stdout.write(render_dry_run(plan, executor, os.environ, shown_root=shown_root))
+        _dry_run(plan, executor, Path(run_config.execution.output_dir), json_output)
         return
+    context.store().check_writable()  # before the backend is contacted at all
     launched = launch(plan, executor=executor, store=context.store(), environ=os.environ)
     invocation = launched.invocation
     if json_output:
@@ -74,4 +86,30 @@ def run_command(
     if wait:
         from nel_cli.commands.jobs import wait_and_report
 
-        wait_and_report(invocation.id, quiet=json_output)
+        try:
+            wait_and_report(invocation.id, quiet=json_output)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: the jobs of {invocation.id} go on running; "
+                f"stop them with 'nel kill {invocation.id}', follow them with 'nel status {invocation.id}'"
+            ) from None
+
+
+def _dry_run(plan: Plan, executor: Executor, output_dir: Path, json_output: bool) -> None:
+    """Print what the run would write; fail, naming every problem, when the run would fail."""
+    from nel_core.errors import Problems
+    from nel_core.services import dry_run, dry_run_data, dry_run_text
+
+    problems: list[NelError] = []
+    try:
+        context.store().check_writable()
+    except NelError as exc:
+        problems.append(exc)
+    shown_root = output_dir.expanduser().resolve()
+    result = dry_run(plan, executor, os.environ, shown_root=shown_root, problems=problems)
+    if json_output:
+        emit_json(dry_run_data(result))
+    else:
+        sys.stdout.write(dry_run_text(result))
+    sys.stdout.flush()
+    Problems.raise_any(result.problems)

@@ -75,6 +75,15 @@ class InvocationStore(abc.ABC):
         A launch that failed before anything started rolls its record back with this.
         """
 
+    def check_writable(self) -> None:
+        """Check, creating nothing, that :meth:`add` could record a run (a launch asks first).
+
+        The default has nothing to check.
+
+        Raises:
+            StoreError: naming what keeps the store from recording (a folder that is a file, ...).
+        """
+
     def resolve(self, id_or_prefix: str) -> tuple[Invocation, list[Job]]:
         """An invocation id (or prefix) or a job id: the invocation and the jobs it names.
 

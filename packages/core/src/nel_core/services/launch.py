@@ -36,6 +36,7 @@ from nel_core.services.crash import crash_point
 from nel_core.services.ids import job_id, new_invocation_id
 from nel_core.services.materialize import job_dir_name, materialize, partial_dir, render_files
 from nel_core.services.plan import Plan, plan_run
+from nel_core.services.redact import redacted_config
 
 __all__ = ["SUBMITTED", "SUBMITTING", "Launched", "launch", "make_plan"]
 
@@ -91,7 +92,7 @@ def launch(
         executor=executor.name,
         output_dir=str(invocation_dir),
         created_at=now,
-        config=unstructure(plan.config),
+        config=redacted_config(unstructure(plan.config)),
         data={"launcher": handle_of(os.getpid())},
         status=SUBMITTING,
     )

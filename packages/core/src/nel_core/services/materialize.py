@@ -10,14 +10,13 @@ import os
 import re
 import shlex
 import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
 
-from nel_core.env import parse_env_value, resolve_env
-from nel_core.errors import NelError
+from nel_core.env import parse_env_value, resolve_env, unset_variables
+from nel_core.errors import ConfigError, NelError, Problems
 from nel_core.layout import ARTIFACTS_DIR, OUTCOME_FILE, RUN_CONFIG_FILE, RUN_SCRIPT, SECRETS_FILE
 from nel_core.models.domain import JobSpec
 from nel_core.ports.executor import Executor
@@ -38,6 +37,7 @@ __all__ = [
     "partial_dir",
     "render_files",
     "secrets_text",
+    "unset_problems",
 ]
 
 DEPLOYMENT_SECRETS_FILE = "deployment.env"
@@ -53,7 +53,7 @@ def secrets_text(env: Mapping[str, str], environ: Mapping[str, str], *, redact: 
     """The content of a job's secrets file: shell ``export`` lines.
 
     With ``redact`` (dry runs) no value is written, and an unset ``host:`` variable is shown
-    as such (with a warning on stderr) instead of failing.
+    as such instead of failing (:func:`unset_problems` lists them).
 
     Raises:
         ConfigError: when a ``host:`` variable is not set (unless ``redact``).
@@ -82,11 +82,27 @@ def _redacted_environ(env: Mapping[str, str], environ: Mapping[str, str]) -> dic
             shown[ref.value] = REDACTED
         else:
             shown[ref.value] = f"<unset: host variable {ref.value}>"
-            print(
-                f"warning: env_vars.{name}: host variable {ref.value} is not set; a run would fail",
-                file=sys.stderr,
-            )
     return shown
+
+
+def _deployment_env(plan: Plan) -> dict[str, str]:
+    """The model server's own env values, when the run starts one."""
+    if plan.endpoint_spec is None:
+        return {}
+    return dict(getattr(plan.config.deployment, "env_vars", None) or {})
+
+
+def unset_problems(plan: Plan, environ: Mapping[str, str]) -> list[ConfigError]:
+    """One problem per ``host:`` variable that the run needs and ``environ`` does not set.
+
+    A variable that several jobs (or the deployment) need is named once, at its first key.
+    """
+    found: dict[str, ConfigError] = {}
+    layers = [(spec.env, "env_vars") for spec in plan.jobs] + [(_deployment_env(plan), "deployment.env_vars")]
+    for env, where in layers:
+        for variable, problem in unset_variables(env, environ, where=where).items():
+            found.setdefault(variable, problem)
+    return list(found.values())
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -111,8 +127,11 @@ def render_files(
     """Every file of the invocation under ``root/<invocation id>``, rendered in memory.
 
     Raises:
-        ConfigError: when a job's env refers to an unset host variable (unless ``redact``).
+        ConfigError: when a job's env refers to an unset host variable (unless ``redact``);
+            Problems naming each one when several are unset.
     """
+    if not redact:
+        Problems.raise_any(unset_problems(plan, environ))
     invocation_dir = root / plan.invocation_id
     files: list[RenderedFile] = []
     # How every job's outcome is judged once it ends (read back by stages.read_markers).
@@ -131,8 +150,8 @@ def render_files(
                 mode=0o600,
             ),
         ]
-    deployment_env = getattr(plan.config.deployment, "env_vars", None) or {}
-    if plan.endpoint_spec is not None and deployment_env:
+    deployment_env = _deployment_env(plan)
+    if deployment_env:
         # The model server's own environment: secret like a job's, read only by the server.
         text = secrets_text(deployment_env, environ, redact=redact)
         files.append(RenderedFile(path=invocation_dir / DEPLOYMENT_SECRETS_FILE, text=text, mode=0o600))

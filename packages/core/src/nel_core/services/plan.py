@@ -9,9 +9,10 @@ import attrs
 
 from nel_core.catalog import Catalog, TaskEntry
 from nel_core.env import merge_env, parse_env_value
-from nel_core.errors import ConfigError
+from nel_core.errors import ConfigError, NelError, Problems
 from nel_core.models.config import RunConfig, TaskConfig
 from nel_core.models.domain import Endpoint, EndpointSpec, JobSpec, Mount
+from nel_core.params import check_evaluator_config
 from nel_core.ports.endpoint_provider import EndpointProvider
 from nel_core.services.merge import deep_merge
 
@@ -43,23 +44,45 @@ def plan_run(
 ) -> Plan:
     """Turn ``config`` into a :class:`Plan`.
 
+    Every task, harness config, env value and the endpoint are checked before anything fails,
+    so that one attempt names every problem.
+
     Args:
         task_filter: Run only the tasks with these names (as written or qualified).
 
     Raises:
-        ConfigError: on an unknown or ambiguous task, a missing endpoint, a bad env value.
+        ConfigError: on an unknown or ambiguous task, a missing endpoint, a bad harness
+            parameter, a bad env value; Problems naming each one when there are several.
     """
-    tasks = _select(config.evaluation.tasks, task_filter, catalog)
-    endpoint_spec = provider.plan(config, config.deployment)
-    if endpoint_spec is not None:
-        # The server's container (where it has one) says which invocation it serves.
-        labels = {**endpoint_spec.labels, "nel.invocation": invocation_id, "nel.role": "deployment"}
-        endpoint_spec = attrs.evolve(endpoint_spec, labels=labels)
-    endpoint = provider.endpoint(config, endpoint_spec)
-    jobs = [
-        _job_spec(index, task, entry, config, endpoint)
-        for index, (task, entry) in enumerate(tasks)
-    ]
+    problems: list[NelError] = []
+    tasks = _select(config.evaluation.tasks, task_filter, catalog, problems)
+    problems += check_evaluator_config(config.evaluation.nemo_evaluator_config, "evaluation.nemo_evaluator_config")
+    for index, task, _ in tasks:
+        where = f"evaluation.tasks[{index}].nemo_evaluator_config"
+        problems += check_evaluator_config(task.nemo_evaluator_config, where)
+    for name, raw in (getattr(config.deployment, "env_vars", None) or {}).items():
+        problems += _env_problem(raw, f"deployment.env_vars.{name}")
+    endpoint_spec = endpoint = None
+    try:
+        endpoint_spec = provider.plan(config, config.deployment)
+        if endpoint_spec is not None:
+            # The server's container (where it has one) says which invocation it serves.
+            labels = {**endpoint_spec.labels, "nel.invocation": invocation_id, "nel.role": "deployment"}
+            endpoint_spec = attrs.evolve(endpoint_spec, labels=labels)
+        endpoint = provider.endpoint(config, endpoint_spec)
+    except NelError as exc:
+        problems.append(exc)
+    jobs = []
+    for job_index, (index, task, entry) in enumerate(tasks):
+        try:
+            job = _job_spec(job_index, index, task, entry, config, endpoint, problems)
+        except NelError as exc:
+            problems.append(exc)
+            continue
+        if job is not None:
+            jobs.append(job)
+    Problems.raise_any(problems)
+    assert endpoint is not None  # else its error was raised just above
     return Plan(
         invocation_id=invocation_id,
         config=config,
@@ -70,8 +93,12 @@ def plan_run(
 
 
 def _select(
-    tasks: Sequence[TaskConfig], task_filter: Sequence[str], catalog: Catalog
-) -> list[tuple[TaskConfig, TaskEntry]]:
+    tasks: Sequence[TaskConfig], task_filter: Sequence[str], catalog: Catalog, problems: list[NelError]
+) -> list[tuple[int, TaskConfig, TaskEntry]]:
+    """The tasks to run, each with its position in the config and its catalog entry.
+
+    A task that cannot be resolved is left out, its problem added to ``problems``.
+    """
     if not tasks:
         raise ConfigError(
             "evaluation.tasks: no tasks to run", hint="add '- name: <task>' under evaluation.tasks"
@@ -79,25 +106,33 @@ def _select(
     resolved = []
     for index, task in enumerate(tasks):
         try:
-            resolved.append((task, _entry(task, catalog)))
+            resolved.append((index, task, _entry(task, catalog)))
         except ConfigError as exc:
-            raise ConfigError(f"evaluation.tasks[{index}].name: {exc.message}", hint=exc.hint) from None
-    if not task_filter:
+            problems.append(ConfigError(f"evaluation.tasks[{index}].name: {exc.message}", hint=exc.hint))
+    if not task_filter or len(resolved) < len(tasks):
         return resolved
     wanted = set(task_filter)
     chosen = [
-        (task, entry)
-        for task, entry in resolved
+        (index, task, entry)
+        for index, task, entry in resolved
         if task.name in wanted or entry.qualified_name in wanted or entry.name in wanted
     ]
-    missing = wanted - {n for t, e in chosen for n in (t.name, e.qualified_name, e.name)}
+    missing = wanted - {n for _, t, e in chosen for n in (t.name, e.qualified_name, e.name)}
     if missing:
         names = ", ".join(sorted(missing))
         raise ConfigError(
             f"-t {names}: not among the config's tasks",
-            hint="tasks in the config: " + ", ".join(t.name for t, _ in resolved),
+            hint="tasks in the config: " + ", ".join(t.name for _, t, _ in resolved),
         )
     return chosen
+
+
+def _env_problem(raw: str, key: str) -> list[NelError]:
+    try:
+        parse_env_value(raw, key=key)
+    except ConfigError as exc:
+        return [exc]
+    return []
 
 
 def _entry(task: TaskConfig, catalog: Catalog) -> TaskEntry:
@@ -113,8 +148,22 @@ def _entry(task: TaskConfig, catalog: Catalog) -> TaskEntry:
 
 
 def _job_spec(
-    index: int, task: TaskConfig, entry: TaskEntry, config: RunConfig, endpoint: Endpoint
-) -> JobSpec:
+    job_index: int,
+    index: int,
+    task: TaskConfig,
+    entry: TaskEntry,
+    config: RunConfig,
+    endpoint: Endpoint | None,
+    problems: list[NelError],
+) -> JobSpec | None:
+    """The job of the task at ``index`` in the config; env problems are added to ``problems``.
+
+    Returns:
+        The job, or None without an endpoint (whose problem was recorded already).
+
+    Raises:
+        ConfigError: when the task does not support its endpoint type.
+    """
     where = f"evaluation.tasks[{index}]"
     api = config.target.api_endpoint
     endpoint_type = task.endpoint_type or api.type or entry.endpoint_types[0]
@@ -123,19 +172,21 @@ def _job_spec(
             f"{where}.endpoint_type: task {entry.qualified_name} does not support '{endpoint_type}'",
             hint="it supports: " + ", ".join(entry.endpoint_types),
         )
-    evaluator = deep_merge(config.evaluation.nemo_evaluator_config, task.nemo_evaluator_config)
-    run_config = _run_config(entry, evaluator, endpoint, endpoint_type, api.api_key_name)
     env = merge_env(
         config.env_vars, config.evaluation.env_vars, task.env_vars, api_key_name=api.api_key_name
     )
     for name, raw in env.items():
-        parse_env_value(raw, key=f"env_vars.{name}")
+        problems += _env_problem(raw, f"env_vars.{name}")
+    if endpoint is None:
+        return None
+    evaluator = deep_merge(config.evaluation.nemo_evaluator_config, task.nemo_evaluator_config)
+    run_config = _run_config(entry, evaluator, endpoint, endpoint_type, api.api_key_name)
     mounts = []
     if task.dataset_dir:
         mounts.append(Mount(source=task.dataset_dir, target=task.dataset_mount_path, read_only=True))
     requirements = [HARNESS_VERSION] + ([entry.pip_package] if entry.pip_package else [])
     return JobSpec(
-        index=index,
+        index=job_index,
         task_name=entry.qualified_name,
         harness=entry.harness,
         image=entry.container,
@@ -157,12 +208,7 @@ def _run_config(
     endpoint_type: str,
     api_key_name: str | None,
 ) -> dict[str, Any]:
-    unknown = set(evaluator) - {"config", "target"}
-    if unknown:
-        raise ConfigError(
-            f"nemo_evaluator_config.{min(unknown)}: unknown key",
-            hint="nemo_evaluator_config holds 'config' and 'target'",
-        )
+    # The keys and values of ``evaluator`` were checked by plan_run (nel_core.params).
     api_endpoint: dict[str, Any] = {
         "url": endpoint.url_for(endpoint_type),
         "model_id": endpoint.model_id,

@@ -1,7 +1,9 @@
 """The default InvocationStore: SQLite under ``NEL_HOME`` (``~/.nel`` unless set).
 
 WAL journaling and a busy timeout make it safe for several ``nel`` processes at once; the
-database is opened lazily, on first use, never at import time. Opening a database written by an
+database is opened lazily, on first use, never at import time. The database and its journal
+files are readable by their owner only (mode 0600): the records hold no secret value, but
+they do hold paths, commands and variable names. Opening a database written by an
 older NEL migrates it in place (see :mod:`nel_core.store._migrations`). Rows are read and written
 by column name, so a column added later never shifts what the others mean.
 """
@@ -21,6 +23,7 @@ from typing import Any
 from nel_core.errors import NotFoundError, StoreError
 from nel_core.models.domain import Invocation, Job, JobState
 from nel_core.ports.invocation_store import InvocationStore
+from nel_core.store._home import HOME_HINT, home_problem, make_private
 from nel_core.store._migrations import check_version, migrate
 
 __all__ = ["SqliteInvocationStore", "default_home"]
@@ -56,12 +59,25 @@ class SqliteInvocationStore(InvocationStore):
     """Invocations and jobs in ``<home>/invocations.db``."""
 
     def __init__(self, home: Path) -> None:
-        self.path = Path(home) / "invocations.db"
+        self.home = Path(home)
+        self.path = self.home / "invocations.db"
         self._connection: sqlite3.Connection | None = None
+
+    def check_writable(self) -> None:
+        """Check that the store could record a run, creating nothing.
+
+        Raises:
+            StoreError: naming NEL_HOME when it is not a directory or cannot be written.
+        """
+        problem = home_problem(self.home, self.path)
+        if problem is not None:
+            raise problem
 
     @contextmanager
     def _db(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
         if self._connection is None:
+            if self.home.exists() and not self.home.is_dir():
+                raise StoreError(f"NEL_HOME {self.home} is not a directory", hint=HOME_HINT)
             if not write and not self.path.exists():
                 # Nothing recorded yet, and reading must not create files: read an empty store.
                 empty = sqlite3.connect(":memory:", isolation_level=None)
@@ -94,13 +110,19 @@ class SqliteInvocationStore(InvocationStore):
                 # Creating the file and switching it to WAL may meet another process doing the
                 # same; SQLite answers "locked" at once there, without its busy handler.
                 if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise StoreError(f"cannot open invocation store {self.path}: {exc}") from exc
+                    raise self._open_error(exc) from exc
                 time.sleep(random.uniform(0.01, 0.1))
             except (OSError, sqlite3.Error) as exc:
-                raise StoreError(f"cannot open invocation store {self.path}: {exc}") from exc
+                raise self._open_error(exc) from exc
+
+    def _open_error(self, exc: Exception) -> StoreError:
+        # NEL_HOME itself is the usual culprit (a file, a read-only folder): name it.
+        problem = home_problem(self.home, self.path)
+        return problem or StoreError(f"cannot open invocation store {self.path}: {exc}")
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(parents=True, exist_ok=True)
+        make_private(self.path)
         connection = sqlite3.connect(self.path, timeout=_OPEN_TIMEOUT, isolation_level=None)
         try:
             connection.execute(f"PRAGMA busy_timeout = {int(_OPEN_TIMEOUT * 1000)}")

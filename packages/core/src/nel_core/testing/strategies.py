@@ -22,6 +22,7 @@ __all__ = [
     "deployment_mappings",
     "env_references",
     "harness_entries",
+    "harness_params",
     "json_values",
     "mapping_for",
     "names",
@@ -129,12 +130,28 @@ def config_mappings(
 
 
 def env_references(variables: st.SearchStrategy[str] = names) -> st.SearchStrategy[str]:
-    """Env values as written in configs: ``host:VAR``, ``lit:value``, ``runtime:VAR``, ``VAR``."""
+    """Env values as written in configs: ``host:VAR``, ``lit:value``, ``runtime:VAR``."""
     return st.one_of(
         variables.map(lambda v: f"host:{v}"),
         st.text(max_size=12).map(lambda v: f"lit:{v}"),
         variables.map(lambda v: f"runtime:{v}"),
-        variables,
+    )
+
+
+def harness_params() -> st.SearchStrategy[dict[str, Any]]:
+    """Valid ``config.params`` mappings: some of NeMo Evaluator's parameters, any ``extra``."""
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "limit_samples": st.integers(1, 10**6) | st.floats(0.001, 0.999),
+            "parallelism": st.integers(1, 64),
+            "max_new_tokens": st.integers(1, 32768),
+            "max_retries": st.integers(0, 10),
+            "request_timeout": st.integers(1, 3600),
+            "temperature": st.floats(0, 2),
+            "top_p": st.floats(0, 1),
+            "extra": st.dictionaries(names, json_values, max_size=4),
+        },
     )
 
 
