@@ -239,7 +239,7 @@ def test_unknown_names_list_the_installed_and_a_suggestion() -> None:
     ("load", "name", "package"),
     [
         (plugins.load_exporter, "local", "nel-exporter-local"),
-        (plugins.load_executor, "slurm", "nel-executor-slurm"),
+        (plugins.load_executor, "lepton", "nel-executor-lepton"),
     ],
 )
 def test_planned_names_are_not_offered_for_install(load: Callable[[str], Any], name: str, package: str) -> None:
@@ -252,8 +252,9 @@ def test_planned_names_are_not_offered_for_install(load: Callable[[str], Any], n
 
 
 def test_config_packages_are_the_plugins() -> None:
-    """Both test plugins' config packages are listed, in entry-point name order."""
-    assert plugins.config_packages() == ["nel_plugin_example.conf", "nel_test_fake_executor.conf"]
+    """The config packages of both test plugins and of the Slurm executor are listed, in entry-point name order."""
+    expected = ["nel_plugin_example.conf", "nel_test_fake_executor.conf", "nel_executor_slurm.conf"]
+    assert plugins.config_packages() == expected
 
 
 @pytest.mark.parametrize(

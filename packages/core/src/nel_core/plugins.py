@@ -131,8 +131,8 @@ _EXECUTORS = _Group(
     group=EXECUTOR_GROUP,
     kind="executor",
     spec_type=ExecutorSpec,
-    providers={"local": "nel-executor-local"},
-    planned={"slurm": "nel-executor-slurm", "lepton": "nel-executor-lepton"},
+    providers={"local": "nel-executor-local", "slurm": "nel-executor-slurm"},
+    planned={"lepton": "nel-executor-lepton"},
 )
 _EXPORTERS = _Group(
     group=EXPORTER_GROUP,

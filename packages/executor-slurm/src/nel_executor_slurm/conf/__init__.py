@@ -1,0 +1,1 @@
+"""Hydra config group of the Slurm executor: ``execution/slurm/default.yaml`` (entry point ``nel.config``)."""

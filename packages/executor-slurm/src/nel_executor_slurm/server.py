@@ -1,0 +1,98 @@
+"""The Slurm EndpointProvider: a deployment type's server, started inside each sbatch job.
+
+The deployment type gives a backend-neutral :class:`EndpointSpec`; this provider renders it
+for the cluster's container runtime. The sbatch script (:mod:`nel_executor_slurm.sbatch`) runs
+that line once per job, waits for the health path and tears it down when the job ends; jobs
+reach the server on their own node.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from typing import ClassVar
+
+import attrs
+
+from nel_core.deployments import PlanServer, local_endpoint
+from nel_core.errors import ConfigError, EndpointError
+from nel_core.models.config import DeploymentConfig, RunConfig
+from nel_core.models.domain import ContainerSpec, Endpoint, EndpointSpec, Mount
+from nel_core.ports.capabilities import Capability
+from nel_core.ports.container_runtime import ContainerRuntime
+from nel_core.ports.endpoint_provider import EndpointProvider
+from nel_core.services.materialize import DEPLOYMENT_SECRETS_FILE
+
+__all__ = ["SlurmServer"]
+
+
+class SlurmServer(EndpointProvider):
+    """Plans and renders a deployment type's server for an sbatch job (it starts nothing itself).
+
+    Args:
+        plan: The deployment type's plan.
+        runtime: The cluster's container runtime (for servers with an image).
+        readiness_timeout: Seconds the server may take to become healthy (None: the plan's).
+        mounts: More cluster paths for the server's container (``execution.mounts.deployment``).
+        path_lines: Shell lines run before a server without an image (its environment's PATH).
+    """
+
+    name: ClassVar[str] = "slurm-server"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.GPU})
+
+    def __init__(
+        self,
+        plan: PlanServer,
+        *,
+        runtime: ContainerRuntime,
+        readiness_timeout: float | None,
+        mounts: Sequence[Mount] = (),
+        path_lines: Sequence[str] = (),
+    ) -> None:
+        self._plan = plan
+        self.runtime = runtime
+        self.readiness_timeout = readiness_timeout
+        self.mounts = list(mounts)
+        self.path_lines = list(path_lines)
+
+    def plan(self, config: RunConfig, deployment: DeploymentConfig) -> EndpointSpec | None:
+        spec = self._plan(config, deployment)
+        if spec is None:
+            return None
+        if spec.image is not None and self.runtime.name == "none":
+            raise ConfigError(
+                f"execution.container_runtime: 'none' cannot start the {spec.type} server's image {spec.image}",
+                hint="choose pyxis, charliecloud, apptainer or docker, or a deployment without an image",
+            )
+        if self.mounts and spec.image is None:
+            raise ConfigError(
+                f"execution.mounts.deployment: the {spec.type} server runs on the node, not in a container",
+                hint="mount paths only into a deployment with an image",
+            )
+        timeout = spec.readiness_timeout if self.readiness_timeout is None else self.readiness_timeout
+        return attrs.evolve(spec, readiness_timeout=timeout, mounts=[*spec.mounts, *self.mounts])
+
+    def endpoint(self, config: RunConfig, spec: EndpointSpec | None) -> Endpoint:
+        if spec is None:
+            raise EndpointError("the Slurm server provider needs a planned server")
+        return local_endpoint(spec)  # the jobs run on the server's node
+
+    def container(self, spec: EndpointSpec) -> ContainerSpec:
+        """The server as its container runtime runs it."""
+        invocation = spec.labels.get("nel.invocation", "")
+        return ContainerSpec(
+            image=spec.image or "",
+            command=["bash", "-c", spec.command],
+            env_names=list(spec.env_names),
+            mounts=list(spec.mounts),
+            gpus=spec.gpus,
+            labels=dict(spec.labels),
+            name=f"nel-{invocation}-server" if invocation else None,
+        )
+
+    def render(self, spec: EndpointSpec) -> str:
+        """The server's line, run from the invocation's folder: it alone reads ``deployment.env``."""
+        secrets = f"[ -f {DEPLOYMENT_SECRETS_FILE} ] && {{ set -a; . ./{DEPLOYMENT_SECRETS_FILE}; set +a; }}; "
+        if spec.image is None:
+            return secrets + "".join(f"{line}; " for line in self.path_lines) + spec.command
+        return secrets + "exec " + shlex.join(self.runtime.render(self.container(spec)))

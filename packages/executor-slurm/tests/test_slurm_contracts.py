@@ -1,0 +1,86 @@
+"""The Slurm executor and its container runtimes against core's contract suites (the fast tier).
+
+The executor runs on the login node (local transport) against a fake Slurm whose sbatch really
+runs the scripts on this host, with container_runtime none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nel_core.ports.container_runtime import ContainerRuntime
+from nel_core.ports.executor import ExecutorSpec
+from nel_core.testing.contracts import ContainerRuntimeContract, ExecutorContract
+from nel_executor_slurm.runtimes import (
+    ApptainerRuntime,
+    CharliecloudRuntime,
+    DockerCliRuntime,
+    NoContainerRuntime,
+    PyxisRuntime,
+)
+from nel_executor_slurm.spec import SPEC
+
+
+class TestSlurmExecutorContract(ExecutorContract):
+    """Whole runs through sbatch scripts on the login node, every task of a run in one Slurm job."""
+
+    @pytest.fixture
+    def executor_spec(self) -> ExecutorSpec:
+        return SPEC
+
+    @pytest.fixture
+    def execution(self, tmp_path: Path, fake_slurm: Path) -> dict[str, Any]:
+        return {
+            "type": "slurm",
+            "hostname": "localhost",
+            "account": "nel",
+            "output_dir": str(tmp_path / "out"),
+            "container_runtime": "none",
+            "gres": None,
+        }
+
+
+class TestPyxisRuntimeContract(ContainerRuntimeContract):
+    """pyxis renders an srun step in an enroot container."""
+
+    @pytest.fixture
+    def runtime(self) -> ContainerRuntime:
+        return PyxisRuntime()
+
+
+class TestCharliecloudRuntimeContract(ContainerRuntimeContract):
+    """Charliecloud renders ch-run of an image in the user's storage."""
+
+    @pytest.fixture
+    def runtime(self) -> ContainerRuntime:
+        return CharliecloudRuntime()
+
+
+class TestApptainerRuntimeContract(ContainerRuntimeContract):
+    """Apptainer renders apptainer exec of a docker:// image."""
+
+    @pytest.fixture
+    def runtime(self) -> ContainerRuntime:
+        return ApptainerRuntime(mount_home=False)
+
+
+class TestDockerCliRuntimeContract(ContainerRuntimeContract):
+    """Docker on the compute node renders docker run --rm."""
+
+    @pytest.fixture
+    def runtime(self) -> ContainerRuntime:
+        return DockerCliRuntime()
+
+
+class TestNoContainerRuntimeContract(ContainerRuntimeContract):
+    """Without a container the command runs on the node, from its working directory."""
+
+    renders_image = False
+    renders_mounts = False
+
+    @pytest.fixture
+    def runtime(self) -> ContainerRuntime:
+        return NoContainerRuntime()
