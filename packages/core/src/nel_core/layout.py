@@ -1,6 +1,7 @@
 """The job directory's contract: the names every executor, job script and reader agree on.
 
-An invocation's folder (``<execution.output_dir>/<invocation id>/``) holds one folder per job
+An invocation's folder (``<execution.output_dir>/<invocation id>/``) holds ``config.yaml`` (the
+config as composed and run, ``lit:`` values redacted) and one folder per job
 (``<index>-<task>``, see :func:`nel_core.services.materialize.job_dir_name`). A job's folder holds:
 
 - ``run.sh``: its entry script (written by the executor; sources ``secrets.env``),
@@ -26,6 +27,7 @@ from __future__ import annotations
 __all__ = [
     "ADAPTER_PORT_VARIABLE",
     "ARTIFACTS_DIR",
+    "CONFIG_FILE",
     "EVAL_FACTORY_METRICS",
     "EXIT",
     "HARNESS_COUNTER_FILE",
@@ -45,6 +47,8 @@ __all__ = [
     "SECRETS_FILE",
 ]
 
+#: In the invocation's folder: the config as composed and run (``lit:`` values redacted).
+CONFIG_FILE = "config.yaml"
 RUN_SCRIPT = "run.sh"
 RUN_CONFIG_FILE = "run_config.yml"
 #: Where a JobSpec's command names its run config; the executor puts the path as the job sees it.

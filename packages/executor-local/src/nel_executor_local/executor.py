@@ -40,6 +40,7 @@ from nel_core.ports.executor import Executor, JobPaths
 from nel_core.ports.scheduler import RenderedJob
 from nel_core.services.materialize import job_dir_name
 from nel_core.services.plan import Plan
+from nel_core.services.redact import redacted_config
 from nel_core.services.stages import combine, read_markers
 from nel_executor_local.config import LocalExecutionConfig
 from nel_executor_local.preflight import check_plan
@@ -186,7 +187,8 @@ class LocalExecutor(Executor):
         files[SUPERVISOR_CONFIG] = json.dumps(
             {
                 "execution": unstructure(self.local),
-                "deployment": unstructure(plan.config.deployment),
+                # lit: values stay in deployment.env (0600); this file is not secret.
+                "deployment": redacted_config({"deployment": unstructure(plan.config.deployment)})["deployment"],
                 "endpoint_spec": None if plan.endpoint_spec is None else unstructure(plan.endpoint_spec),
                 "parallel": parallel,
             },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -142,6 +143,9 @@ def logs_command(id: str, follow: bool) -> None:
 
 def info_command(id: str, json_output: bool) -> None:
     """Describe an invocation: where it ran, its jobs, their states and scores."""
+    from nel_core.layout import CONFIG_FILE
+    from nel_core.yaml_io import dump
+
     invocation, jobs = _refreshed([id])[0]
     execution = invocation.config.get("execution", {})
     data = {
@@ -151,6 +155,8 @@ def info_command(id: str, json_output: bool) -> None:
         "output_dir": invocation.output_dir,
         "deployment": (invocation.config.get("deployment") or {}).get("type", "none"),
         "execution": execution,
+        "config": invocation.config,
+        "config_file": str(Path(invocation.output_dir) / CONFIG_FILE),
         "jobs": [
             {
                 "id": j.id,
@@ -178,6 +184,8 @@ def info_command(id: str, json_output: bool) -> None:
             typer.echo(f"  failed requests: {failed}" + (f"; {error}" if error else ""))
         for name, value in sorted(described["scores"].items()):
             typer.echo(f"  {name}: {value:.4f}")
+    typer.echo(f"\nconfig (as composed and run; also in {data['config_file']}):")
+    typer.echo(textwrap.indent(dump(invocation.config).rstrip("\n"), "  "))
 
 
 def resume_command(id: str) -> None:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import attrs
 
+from nel_core.converter import unstructure
 from nel_core.env import parse_env_value, resolve_env, unset_variables
 from nel_core.errors import ConfigError, NelError, Problems
-from nel_core.layout import ARTIFACTS_DIR, OUTCOME_FILE, RUN_CONFIG_FILE, RUN_SCRIPT, SECRETS_FILE
+from nel_core.layout import ARTIFACTS_DIR, CONFIG_FILE, OUTCOME_FILE, RUN_CONFIG_FILE, RUN_SCRIPT, SECRETS_FILE
 from nel_core.models.domain import JobSpec
 from nel_core.ports.executor import Executor
 from nel_core.ports.scheduler import RenderedJob
@@ -25,6 +26,7 @@ from nel_core.services.crash import crash_point
 from nel_core.services.ids import job_id
 from nel_core.services.merge import deep_merge
 from nel_core.services.plan import Plan
+from nel_core.services.redact import redacted_config
 from nel_core.yaml_io import dump
 
 __all__ = [
@@ -133,7 +135,9 @@ def render_files(
     if not redact:
         Problems.raise_any(unset_problems(plan, environ))
     invocation_dir = root / plan.invocation_id
-    files: list[RenderedFile] = []
+    # The config as composed and run, beside its jobs (`nel info` shows the store's copy).
+    config_text = dump(redacted_config(unstructure(plan.config)))
+    files: list[RenderedFile] = [RenderedFile(path=invocation_dir / CONFIG_FILE, text=config_text)]
     # How every job's outcome is judged once it ends (read back by stages.read_markers).
     outcome = {"max_failure_rate": plan.config.evaluation.max_failure_rate}
     for spec in plan.jobs:
