@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -158,9 +159,11 @@ def examples(session: nox.Session) -> None:
     """Every file in examples/ dry-runs."""
     _nel_environment(session)
     tmp = session.create_tmp()
-    # A dry run fails while a host: variable the run reads is unset: give the examples' a value.
-    env = {**TEST_ENV, "NEL_HOME": os.path.join(tmp, "nel-home"), "NGC_API_KEY": "x", "HF_TOKEN_FOR_GPQA_DIAMOND": "x"}
-    for example in sorted((ROOT / "examples").glob("*.yaml")):
+    # A dry run fails while a host: variable the run reads is unset: give every one the examples read a value.
+    examples = sorted((ROOT / "examples").glob("*.yaml"))
+    variables = {name for e in examples for name in re.findall(r"host:([A-Za-z_][A-Za-z0-9_]*)", e.read_text())}
+    env = {**TEST_ENV, "NEL_HOME": os.path.join(tmp, "nel-home"), **{name: "x" for name in variables}}
+    for example in examples:
         session.run("nel", "run", "--config", str(example), "--dry-run",
                     "-o", f"execution.output_dir={tmp}/out", env=env, silent=True)  # fmt: skip
         session.log(f"dry-run ok: {example.name}")
