@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -141,6 +142,31 @@ class ExecutorHarness:
             while alive(handle) and time.monotonic() < deadline:
                 time.sleep(self.poll_interval)
             assert not alive(handle), f"job {job.id} still runs after kill"
+
+    def leftover_processes(self, root: Path) -> list[str]:
+        """Processes of jobs under ``root`` still running (default: this host's, by their folders)."""
+        found = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cwd = os.readlink(proc / "cwd")
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if cwd.startswith(str(root)) or str(root) in cmdline:
+                found.append(f"{proc.name}: {cmdline.strip()[:120]}")
+        return found
+
+    @pytest.fixture(autouse=True)
+    def _reap(self, tmp_path: Path) -> Iterator[None]:
+        """After each test, whatever it left running under its folder is killed (even when it failed)."""
+        yield
+        for described in self.leftover_processes(tmp_path):
+            try:
+                os.kill(int(described.split(":", 1)[0]), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
 
     # ------------------------------------------------------------------------------ helpers
 

@@ -111,21 +111,6 @@ class FaultInjectionContract(ExecutorHarness):
 
     # -------------------------------------------------------------------------------- hooks
 
-    def leftover_processes(self, root: Path) -> list[str]:
-        """Processes of jobs under ``root`` still running (default: this host's, by their folders)."""
-        found = []
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                cwd = os.readlink(proc / "cwd")
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if cwd.startswith(str(root)) or str(root) in cmdline:
-                found.append(f"{proc.name}: {cmdline.strip()[:120]}")
-        return found
-
     def kill_supervision(self, executor: Executor, job: Job) -> str:
         """Kill, outright, what supervises ``job``; return its process handle to wait on ("" if
         none). Default: the process group of the scheduler's handle (``pid:start@...``)."""
