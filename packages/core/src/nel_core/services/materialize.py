@@ -139,7 +139,7 @@ def render_files(
     config_text = dump(redacted_config(unstructure(plan.config)))
     files: list[RenderedFile] = [RenderedFile(path=invocation_dir / CONFIG_FILE, text=config_text)]
     # How every job's outcome is judged once it ends (read back by stages.read_markers).
-    outcome = {"max_failure_rate": plan.config.evaluation.max_failure_rate}
+    outcome = dump({"max_failure_rate": plan.config.evaluation.max_failure_rate})  # the same for every job
     for spec in plan.jobs:
         job_dir = invocation_dir / job_dir_name(spec)
         paths = executor.job_paths(spec, job_dir)
@@ -147,7 +147,7 @@ def render_files(
         files += [
             RenderedFile(path=job_dir / RUN_SCRIPT, text=executor.render(plan, spec, job_dir), mode=0o755),
             RenderedFile(path=job_dir / RUN_CONFIG_FILE, text=dump(run_config)),
-            RenderedFile(path=job_dir / OUTCOME_FILE, text=dump(outcome)),
+            RenderedFile(path=job_dir / OUTCOME_FILE, text=outcome),
             RenderedFile(
                 path=job_dir / SECRETS_FILE,
                 text=secrets_text(spec.env, environ, redact=redact),
