@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -101,13 +102,13 @@ def direct_run(job_dir: Path, output: Path, env: dict[str, str], work: Path) -> 
     run_config = (job_dir / "run_config.yml").read_text().replace(str(job_dir / "artifacts"), str(output))
     config = output.with_suffix(".yml")
     config.write_text(run_config)
-    script = (job_dir / "run.sh").read_text().splitlines()
-    venv_bin = next(line for line in script if line.startswith("export PATH=")).split("=", 1)[1].split(":")[0]
-    python_path = next((line.split("=", 1)[1].split("$")[0] for line in script
-                        if line.startswith("export PYTHONPATH=")), "")  # fmt: skip
-    quotes = "'\""
-    direct_env = {**env, "PATH": f"{venv_bin.strip(quotes)}:{env['PATH']}",
-                  "PYTHONPATH": python_path.strip(quotes), "ADAPTER_PORT": str(free_port())}  # fmt: skip
+    # The environment the job's runtime gives the harness (its PATH and PYTHONPATH exports).
+    script = (job_dir / "run.sh").read_text()
+    venv_bin = re.search(r"export PATH=([^:\"']+)", script)
+    python_path = re.search(r"export PYTHONPATH=([^$\"';]+)", script)
+    direct_env = {**env, "PATH": f"{venv_bin.group(1) if venv_bin else ''}:{env['PATH']}",
+                  "PYTHONPATH": python_path.group(1) if python_path else "",
+                  "ADAPTER_PORT": str(free_port())}  # fmt: skip
     elapsed, _ = timed(["nemo-evaluator", "run_eval", "--run_config", str(config)], direct_env, work)
     return elapsed
 
