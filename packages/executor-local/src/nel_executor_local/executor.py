@@ -22,16 +22,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import attrs
+
 from nel_core.converter import unstructure
 from nel_core.deployments import ExternalEndpoint
 from nel_core.errors import ConfigError, NelError, PreflightError
+from nel_core.host.containers import job_container, job_paths, mounts_from
 from nel_core.host.job_script import adapter_port_line, render_job_script
 from nel_core.host.jobs import is_finished, on_host, reset_job, stop_job
 from nel_core.host.processes import stop_group
 from nel_core.host.scheduler import HostScheduler
-from nel_core.layout import ARTIFACTS_DIR, RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER, RUN_SCRIPT
+from nel_core.layout import ARTIFACTS_DIR, RUN_SCRIPT
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
-from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, Mount, StateReport
+from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, StateReport
 from nel_core.plugins import deployment_types, load_runtime
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.container_runtime import ContainerRuntime
@@ -54,11 +57,6 @@ DEPLOYMENT_SCRIPT = "deployment.sh"
 #: What the supervisor needs: the execution config, the server spec, the parallelism.
 SUPERVISOR_CONFIG = "supervisor.json"
 _RUNTIME_FILE = "runtime"
-
-
-def _mounts(mapping: dict[str, str]) -> list[Mount]:
-    """``execution.mounts.*`` (host path -> container path) as mounts, ``~`` expanded."""
-    return [Mount(source=str(Path(host).expanduser()), target=target) for host, target in mapping.items()]
 
 
 def _say(message: str) -> None:
@@ -123,40 +121,20 @@ class LocalExecutor(Executor):
             host=self._runtime_named("process"),
             containers=self._runtime_named(containers),
             readiness_timeout=self.local.endpoint_readiness_timeout,
-            mounts=_mounts(self.local.mounts.deployment),
+            mounts=mounts_from(self.local.mounts.deployment),
             extra_args=shlex.split(self.local.extra_docker_args),
         )
 
     # ---------------------------------------------------------------------------- rendering
 
     def job_paths(self, spec: JobSpec, job_dir: Path) -> JobPaths:
-        if Capability.MOUNTS in self.runtime.capabilities:
-            return JobPaths(job_dir="/job", results_dir="/results")
-        return JobPaths(job_dir=str(job_dir), results_dir=str(job_dir / ARTIFACTS_DIR))
+        return job_paths(self.runtime, job_dir)
 
     def container_spec(self, plan: Plan, spec: JobSpec, job_dir: Path) -> ContainerSpec:
         """What the jobs' runtime runs for ``spec``: the harness command, as the job sees its paths."""
-        paths = self.job_paths(spec, job_dir)
-        run_config = shlex.quote(f"{paths.job_dir}/{RUN_CONFIG_FILE}")
-        mounts = [
-            Mount(source=str(job_dir), target="/job"),
-            Mount(source=str(job_dir / ARTIFACTS_DIR), target="/results"),
-            *spec.mounts,
-            *_mounts(self.local.mounts.evaluation),
-        ]
-        return ContainerSpec(
-            image=spec.image,
-            command=["sh", "-c", spec.command.replace(RUN_CONFIG_PLACEHOLDER, run_config)],
-            env_names=sorted({*spec.env, "NEMO_EVALUATOR_TELEMETRY_LEVEL", "ADAPTER_PORT"}),
-            mounts=mounts if Capability.MOUNTS in self.runtime.capabilities else [],
-            network="host",
-            workdir=paths.job_dir,
-            labels={
-                "nel.invocation": plan.invocation_id,
-                "nel.job": f"{plan.invocation_id}.{spec.index}",
-                "nel.task": spec.task_name,
-            },
-            name=f"nel-{plan.invocation_id}-{spec.index}",
+        container = job_container(plan.invocation_id, spec, job_dir, self.runtime, mounts=self.local.mounts.evaluation)
+        return attrs.evolve(
+            container,
             requirements=list(spec.pip_requirements),
             extra_args=shlex.split(self.local.extra_docker_args),
         )

@@ -17,6 +17,7 @@ import attrs
 
 from nel_core.deployments import PlanServer, local_endpoint
 from nel_core.errors import ConfigError, EndpointError, NelError
+from nel_core.host.containers import server_container
 from nel_core.host.health import answers
 from nel_core.host.processes import alive, spawn_detached, stop_group
 from nel_core.models.config import DeploymentConfig, RunConfig
@@ -85,18 +86,7 @@ class LocalServer(EndpointProvider):
         return self.host if spec.image is None else self.containers
 
     def _container(self, spec: EndpointSpec) -> ContainerSpec:
-        invocation = spec.labels.get("nel.invocation", "")
-        return ContainerSpec(
-            image=spec.image or "",
-            command=["sh", "-c", spec.command],
-            env_names=list(spec.env_names),
-            mounts=list(spec.mounts),
-            gpus=spec.gpus,
-            labels=dict(spec.labels),
-            name=f"nel-{invocation}-server" if invocation else None,
-            requirements=list(spec.requirements),
-            extra_args=self.extra_args if spec.image else [],
-        )
+        return attrs.evolve(server_container(spec), extra_args=self.extra_args if spec.image else [])
 
     def prepare(self, spec: EndpointSpec) -> None:
         try:

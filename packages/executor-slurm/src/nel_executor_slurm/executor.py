@@ -26,11 +26,12 @@ from typing import ClassVar
 
 from nel_core.deployments import ExternalEndpoint
 from nel_core.errors import ConfigError, NelError, SchedulingError
+from nel_core.host.containers import job_container, job_paths, mounts_from
 from nel_core.host.job_script import adapter_port_line, render_job_script
 from nel_core.host.jobs import is_finished, mark_killed, reset_job
-from nel_core.layout import ARTIFACTS_DIR, JOB_LOG, RUN_CONFIG_FILE, RUN_CONFIG_PLACEHOLDER
+from nel_core.layout import ARTIFACTS_DIR, JOB_LOG
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
-from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, Mount, StateReport
+from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, StateReport
 from nel_core.plugins import deployment_types
 from nel_core.ports.capabilities import Capability
 from nel_core.ports.container_runtime import ContainerRuntime
@@ -51,10 +52,6 @@ __all__ = ["GROUPS_FILE", "SlurmExecutor"]
 
 #: The invocation's sbatch groups: ``{"groups": [{"script": ..., "jobs": [job dir, ...]}]}``.
 GROUPS_FILE = "slurm.json"
-
-
-def _mounts(mapping: dict[str, str]) -> list[Mount]:
-    return [Mount(source=host, target=target) for host, target in mapping.items()]
 
 
 class SlurmExecutor(Executor):
@@ -117,38 +114,18 @@ class SlurmExecutor(Executor):
             plan,
             runtime=runtime,
             readiness_timeout=self.slurm.endpoint_readiness_timeout,
-            mounts=_mounts(self.slurm.mounts.deployment),
+            mounts=mounts_from(self.slurm.mounts.deployment),
             path_lines=self._path_lines(),
         )
 
     # ---------------------------------------------------------------------------- rendering
 
     def job_paths(self, spec: JobSpec, job_dir: Path) -> JobPaths:
-        if Capability.MOUNTS in self.runtime.capabilities:
-            return JobPaths(job_dir="/job", results_dir="/results")
-        return JobPaths(job_dir=str(job_dir), results_dir=str(job_dir / ARTIFACTS_DIR))
+        return job_paths(self.runtime, job_dir)
 
     def container_spec(self, plan: Plan, spec: JobSpec, job_dir: Path) -> ContainerSpec:
         """What the cluster's runtime runs for ``spec``: the harness command, as the job sees its paths."""
-        paths = self.job_paths(spec, job_dir)
-        run_config = shlex.quote(f"{paths.job_dir}/{RUN_CONFIG_FILE}")
-        containers = Capability.MOUNTS in self.runtime.capabilities
-        mounts = [
-            Mount(source=str(job_dir), target="/job"),
-            Mount(source=str(job_dir / ARTIFACTS_DIR), target="/results"),
-            *spec.mounts,
-            *_mounts(self.slurm.mounts.evaluation),
-        ]
-        return ContainerSpec(
-            image=spec.image,
-            command=["sh", "-c", spec.command.replace(RUN_CONFIG_PLACEHOLDER, run_config)],
-            env_names=sorted({*spec.env, "NEMO_EVALUATOR_TELEMETRY_LEVEL", "ADAPTER_PORT"}),
-            mounts=mounts if containers else [],
-            network="host",
-            workdir=paths.job_dir,
-            labels={"nel.invocation": plan.invocation_id, "nel.job": f"{plan.invocation_id}.{spec.index}"},
-            name=f"nel-{plan.invocation_id}-{spec.index}",
-        )
+        return job_container(plan.invocation_id, spec, job_dir, self.runtime, mounts=self.slurm.mounts.evaluation)
 
     def render(self, plan: Plan, spec: JobSpec, job_dir: Path) -> str:
         run = shlex.join(self.runtime.render(self.container_spec(plan, spec, job_dir)))

@@ -16,6 +16,7 @@ import attrs
 
 from nel_core.deployments import PlanServer, local_endpoint
 from nel_core.errors import ConfigError, EndpointError
+from nel_core.host.containers import server_container
 from nel_core.models.config import DeploymentConfig, RunConfig
 from nel_core.models.domain import ContainerSpec, Endpoint, EndpointSpec, Mount
 from nel_core.ports.capabilities import Capability
@@ -79,16 +80,7 @@ class SlurmServer(EndpointProvider):
 
     def container(self, spec: EndpointSpec) -> ContainerSpec:
         """The server as its container runtime runs it."""
-        invocation = spec.labels.get("nel.invocation", "")
-        return ContainerSpec(
-            image=spec.image or "",
-            command=["bash", "-c", spec.command],
-            env_names=list(spec.env_names),
-            mounts=list(spec.mounts),
-            gpus=spec.gpus,
-            labels=dict(spec.labels),
-            name=f"nel-{invocation}-server" if invocation else None,
-        )
+        return server_container(spec, shell="bash")
 
     def render(self, spec: EndpointSpec) -> str:
         """The server's line, run from the invocation's folder: it alone reads ``deployment.env``."""

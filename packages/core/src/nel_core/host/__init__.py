@@ -7,6 +7,7 @@ started the job.
 - :mod:`nel_core.host.processes`: process handles safe against pid reuse (``pid:start time``),
   detached spawning, stopping a process group.
 - :mod:`nel_core.host.scheduler`: :class:`HostScheduler`, a Scheduler of detached scripts.
+- :mod:`nel_core.host.containers`: the paths a job sees, its harness container, the server's container.
 - :mod:`nel_core.host.job_script`: a job's entry script, writing its stage markers.
 - :mod:`nel_core.host.jobs`: start, stop, mark and reset one job in its directory.
 - :mod:`nel_core.host.health`: wait for a server's health path.
