@@ -21,6 +21,7 @@ SUITES = {
     "EndpointProvider": (contracts.EndpointProviderContract,),
     "InvocationStore": (contracts.InvocationStoreContract,),
     "ResultExporter": (contracts.ResultExporterContract,),
+    "Transport": (contracts.TransportContract,),
 }
 
 

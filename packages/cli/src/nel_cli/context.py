@@ -39,8 +39,15 @@ _executors: dict[str, Executor] = {}
 
 
 def executor_for(invocation: Invocation) -> Executor:
-    """The executor that ran ``invocation``, rebuilt from its recorded config (once per process)."""
-    if invocation.id not in _executors:
-        execution = dict(invocation.config.get("execution") or {})
-        _executors[invocation.id] = executor_from_config(execution)[1]
-    return _executors[invocation.id]
+    """The executor that ran ``invocation``, rebuilt from its recorded config.
+
+    Invocations recorded with the same execution config share one executor, so that status
+    asks a backend once for all of them.
+    """
+    import json
+
+    execution = dict(invocation.config.get("execution") or {})
+    key = json.dumps(execution, sort_keys=True, default=str)
+    if key not in _executors:
+        _executors[key] = executor_from_config(execution)[1]
+    return _executors[key]

@@ -91,6 +91,7 @@ def status_command(ids: Sequence[str], json_output: bool) -> None:
                             "state": j.state.value,
                             "reason": j.reason,
                             "exit_code": j.exit_code,
+                            "handle": j.handle,
                             "job_dir": j.job_dir,
                             **_requests(j),
                             "progress": progress_fields(job_progress(j)),
@@ -148,11 +149,16 @@ def info_command(id: str, json_output: bool) -> None:
 
     invocation, jobs = _refreshed([id])[0]
     execution = invocation.config.get("execution", {})
+    try:
+        locations = context.executor_for(invocation).locations(invocation)
+    except Exception:  # noqa: BLE001 - info still shows what the store holds
+        locations = {}
     data = {
         "invocation_id": invocation.id,
         "executor": invocation.executor,
         "created_at": ago(invocation.created_at),
         "output_dir": invocation.output_dir,
+        **locations,
         "deployment": (invocation.config.get("deployment") or {}).get("type", "none"),
         "execution": execution,
         "config": invocation.config,
@@ -173,7 +179,7 @@ def info_command(id: str, json_output: bool) -> None:
     if json_output:
         emit_json(data)
         return
-    for key in ("invocation_id", "executor", "created_at", "output_dir", "deployment"):
+    for key in ("invocation_id", "executor", "created_at", "output_dir", *locations, "deployment"):
         typer.echo(f"{key}: {data[key]}")
     for job, described in zip(jobs, data["jobs"]):
         typer.echo(f"\n{job.id}  {job.task_name}  {job.state.value}  {job.reason}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -60,7 +59,7 @@ def run_command(
         run_config, executor=executor, catalog=load_catalog(), store=context.store(), task_filter=tasks
     )
     if dry_run:
-        _dry_run(plan, executor, Path(run_config.execution.output_dir), json_output)
+        _dry_run(plan, executor, json_output)
         return
     context.store().check_writable()  # before the backend is contacted at all
     launched = launch(plan, executor=executor, store=context.store(), environ=os.environ)
@@ -95,7 +94,7 @@ def run_command(
             ) from None
 
 
-def _dry_run(plan: Plan, executor: Executor, output_dir: Path, json_output: bool) -> None:
+def _dry_run(plan: Plan, executor: Executor, json_output: bool) -> None:
     """Print what the run would write; fail, naming every problem, when the run would fail."""
     from nel_core.errors import Problems
     from nel_core.services import dry_run, dry_run_data, dry_run_text
@@ -105,8 +104,7 @@ def _dry_run(plan: Plan, executor: Executor, output_dir: Path, json_output: bool
         context.store().check_writable()
     except NelError as exc:
         problems.append(exc)
-    shown_root = output_dir.expanduser().resolve()
-    result = dry_run(plan, executor, os.environ, shown_root=shown_root, problems=problems)
+    result = dry_run(plan, executor, os.environ, shown_root=executor.output_root(), problems=problems)
     if json_output:
         emit_json(dry_run_data(result))
     else:

@@ -52,6 +52,9 @@ class StateReport:
 
     ``requests`` holds the harness's request statistics once the job has ended, when the
     harness wrote them (see :mod:`nel_core.services.requests`).
+
+    ``handle``, when set, is the job's new scheduler handle (a job the scheduler resubmitted by
+    itself, say): status records it in place of the old one.
     """
 
     state: JobState
@@ -59,6 +62,7 @@ class StateReport:
     exit_code: int | None = None
     inferred: bool = False
     requests: RequestStats | None = None
+    handle: str | None = None
 
 
 @attrs.frozen(kw_only=True)

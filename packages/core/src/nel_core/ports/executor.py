@@ -45,6 +45,18 @@ class Executor(abc.ABC):
         self.config = config
         self.home = home
 
+    def output_root(self) -> Path:
+        """Where this machine keeps the invocations' folders (``execution.output_dir`` by default).
+
+        An executor whose jobs run on another machine keeps its local copies here (what it
+        renders and what it copies back) and maps them to the paths over there.
+        """
+        return Path(self.config.output_dir).expanduser().resolve()
+
+    def locations(self, invocation: Invocation) -> dict[str, str]:
+        """Where the invocation lives besides its local folder (``nel info`` shows them)."""
+        return {}
+
     @abc.abstractmethod
     def endpoint_provider(self, deployment: DeploymentConfig) -> EndpointProvider:
         """The provider that serves ``deployment`` on this backend.

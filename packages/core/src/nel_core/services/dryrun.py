@@ -45,7 +45,7 @@ def dry_run(
     An unset ``host:`` variable is shown as such in the files and listed among the problems
     (once per variable, however many jobs need it), after the caller's own ``problems``.
     """
-    root = shown_root or Path(plan.config.execution.output_dir)
+    root = shown_root or executor.output_root()
     return DryRun(
         invocation_id=plan.invocation_id,
         executor=executor.name,

@@ -81,7 +81,7 @@ def launch(
             left behind by it.
     """
     executor.preflight(plan)
-    root = Path(plan.config.execution.output_dir).expanduser().resolve()
+    root = executor.output_root()
     files = render_files(plan, executor, root, environ)  # an unset secret fails here
     invocation_dir = root / plan.invocation_id
     # The outermost folder this launch creates: removed again if the launch fails.

@@ -43,21 +43,9 @@ def refresh(
     Jobs that ended keep their recorded state. An executor that cannot be reached or built
     gives UNKNOWN with the reason; nothing is marked failed for it.
     """
+    reports = _reports(executor_for, invocations)
     refreshed: list[Job] = []
-    for invocation, jobs in invocations:
-        if launching(invocation):  # its launch is still under way: nothing to ask yet
-            refreshed.extend(jobs)
-            continue
-        active = [job for job in jobs if not job.state.is_terminal or inferred(job)]
-        reports: dict[str, StateReport] = {}
-        if active:
-            try:
-                reports = executor_for(invocation).states(active)
-            except Exception as exc:  # noqa: BLE001 - an unreachable backend never fails a job
-                reason = f"cannot ask executor '{invocation.executor}': {exc}"
-                reports = {
-                    job.id: StateReport(state=JobState.UNKNOWN, reason=reason) for job in active
-                }
+    for _, jobs in invocations:
         for job in jobs:
             report = reports.get(job.id)
             if report is None:
@@ -69,6 +57,36 @@ def refresh(
                 store.update_job(updated)
             refreshed.append(updated)
     return refreshed
+
+
+def _reports(
+    executor_for: ExecutorFor, invocations: Sequence[tuple[Invocation, Sequence[Job]]]
+) -> dict[str, StateReport]:
+    """Ask each executor once for the active jobs of all its invocations (one round trip to a cluster)."""
+    asked: dict[int, tuple[Executor | None, str, list[Job]]] = {}
+    for invocation, jobs in invocations:
+        if launching(invocation):  # its launch is still under way: nothing to ask yet
+            continue
+        active = [job for job in jobs if not job.state.is_terminal or inferred(job)]
+        if not active:
+            continue
+        try:
+            executor: Executor | None = executor_for(invocation)
+            error = ""
+        except Exception as exc:  # noqa: BLE001 - an executor that cannot be built fails no job
+            executor, error = None, f"cannot ask executor '{invocation.executor}': {exc}"
+        key = id(executor) if executor is not None else -len(asked) - 1
+        asked.setdefault(key, (executor, error, []))[2].extend(active)
+    reports: dict[str, StateReport] = {}
+    for executor, error, active in asked.values():
+        if executor is not None:
+            try:
+                reports.update(executor.states(active))
+                continue
+            except Exception as exc:  # noqa: BLE001 - an unreachable backend never fails a job
+                error = f"cannot ask executor '{executor.name}': {exc}"
+        reports.update({job.id: StateReport(state=JobState.UNKNOWN, reason=error) for job in active})
+    return reports
 
 
 def inferred(job: Job) -> bool:
@@ -108,10 +126,14 @@ def _apply(job: Job, report: StateReport) -> Job:
     data.update(request_data(report.requests))
     if report.inferred:
         data["inferred"] = True
-    if (job.state, job.reason, job.exit_code, job.data) == (report.state, report.reason, report.exit_code, data):
+    handle = job.handle if report.handle is None else report.handle
+    if (job.state, job.reason, job.exit_code, job.data, job.handle) == (
+        report.state, report.reason, report.exit_code, data, handle,
+    ):  # fmt: skip
         return job
     return attrs.evolve(
         job,
+        handle=handle,
         state=report.state,
         reason=report.reason,
         exit_code=report.exit_code,

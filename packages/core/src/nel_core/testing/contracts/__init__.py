@@ -21,6 +21,7 @@ from nel_core.testing.contracts.faults import FailingStore, FaultInjectionContra
 from nel_core.testing.contracts.invocation_store import InvocationStoreContract
 from nel_core.testing.contracts.result_exporter import ResultExporterContract
 from nel_core.testing.contracts.scheduler import SchedulerContract
+from nel_core.testing.contracts.transport import TransportContract
 
 __all__ = [
     "ContainerRuntimeContract",
@@ -32,4 +33,5 @@ __all__ = [
     "InvocationStoreContract",
     "ResultExporterContract",
     "SchedulerContract",
+    "TransportContract",
 ]
