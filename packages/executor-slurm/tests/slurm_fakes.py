@@ -5,6 +5,9 @@ files under ``FAKE_SLURM_STATE`` (one folder per job id). ``sbatch`` runs the sc
 detached, through core's HostScheduler (with ``SLURM_JOB_ID`` set); ``squeue`` lists the live jobs,
 ``sacct`` the ended ones (with a ``.batch`` step line, as Slurm prints it); ``scancel`` sends TERM
 to the job's process group and KILLs what is left after a grace period, as Slurm's KillWait does.
+``sbatch --dependency=afternotok:ID`` waits (PENDING) for job ID to end, then runs the script when
+ID failed or was cancelled and drops itself (CANCELLED) when ID completed, as with
+``--kill-on-invalid-dep=yes``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,11 @@ def _script(job: Path) -> Path:
     return job / "job.sbatch"
 
 
+def _exit_file(job: Path) -> Path:
+    """Where the host scheduler wrote the job's exit code (a dependent job runs through its wrapper)."""
+    return job / "dependent.exit" if (job / "dependent.sh").exists() else job / "job.exit"
+
+
 def _state(job: Path) -> JobState:
     handle = (job / "handle").read_text().strip()
     return HostScheduler().states([handle])[handle].state
@@ -69,7 +77,16 @@ def sbatch(state: Path, args: list[str]) -> int:
     job.mkdir()
     shutil.copy(original, _script(job))
     os.environ["SLURM_JOB_ID"] = str(job_id)
-    rendered = RenderedJob(job_id=str(job_id), job_dir=original.parent, script=_script(job), arguments=positional[1:])
+    script = _script(job)
+    after = next((a.split(":", 1)[1] for a in args if a.startswith("--dependency=afternotok:")), "")
+    if after:  # a wrapper waits for the predecessor, then runs the script or drops it
+        (job / "waiting").write_text(after)
+        script = job / "dependent.sh"
+        script.write_text(
+            f"{sys.executable} {Path(__file__).parent / 'slurm_fakes.py'} wait {state} {after} {job} || exit 0\n"
+            f'rm -f {job / "waiting"}\nexec bash {_script(job)} "$@"\n'
+        )
+    rendered = RenderedJob(job_id=str(job_id), job_dir=original.parent, script=script, arguments=positional[1:])
     (job / "handle").write_text(HostScheduler().submit(rendered) + "\n")
     print(job_id if "--parsable" in args else f"Submitted batch job {job_id}")
     return 0
@@ -79,7 +96,7 @@ def squeue(state: Path, args: list[str]) -> int:
     for job_id in _ids(args):
         job = state / job_id
         if job.is_dir() and _state(job).is_active:
-            print(f"{job_id}|RUNNING")
+            print(f"{job_id}|{'PENDING' if (job / 'waiting').exists() else 'RUNNING'}")
     return 0
 
 
@@ -88,10 +105,12 @@ def sacct(state: Path, args: list[str]) -> int:
         job = state / job_id
         if not job.is_dir() or _state(job).is_active:
             continue
-        exit_file = job / "job.exit"
+        exit_file = _exit_file(job)
         code = int(exit_file.read_text()) if exit_file.exists() else 0
         if (job / "job.cancelled").exists():
             name = "CANCELLED by 0"
+        elif not exit_file.exists():  # the job's processes were killed outright: its node failed
+            name = "NODE_FAIL"
         else:
             name = "COMPLETED" if code == 0 else "FAILED"
         print(f"{job_id}|{name}|{code}:0")
@@ -99,8 +118,20 @@ def sacct(state: Path, args: list[str]) -> int:
     return 0
 
 
+def _named(state: Path, names: set[str]) -> list[str]:
+    """The live jobs whose ``#SBATCH --job-name`` is among ``names``."""
+    found = []
+    for job in state.iterdir():
+        if job.is_dir() and _script(job).exists() and _state(job).is_active:
+            text = _script(job).read_text()
+            if any(f"#SBATCH --job-name={name}\n" in text for name in names):
+                found.append(job.name)
+    return found
+
+
 def scancel(state: Path, args: list[str]) -> int:
-    for job_id in (a for a in args if not a.startswith("-")):
+    names = {n for a in args if a.startswith("--name=") for n in a.split("=", 1)[1].split(",") if n}
+    for job_id in [a for a in args if not a.startswith("-")] + _named(state, names):
         job = state / job_id
         if not job.is_dir():
             print(f"scancel: error: Kill job error on job id {job_id}: Invalid job id specified", file=sys.stderr)
@@ -123,8 +154,24 @@ def scancel(state: Path, args: list[str]) -> int:
     return 0
 
 
+def wait(state: Path, predecessor: str, job: Path) -> int:
+    """Wait for ``predecessor`` to end: 0 when it did not complete (run), 1 when it did (dropped)."""
+    while _state(state / predecessor).is_active:
+        time.sleep(0.2)
+    exit_file = _exit_file(state / predecessor)
+    completed = exit_file.exists() and exit_file.read_text().strip() == "0"
+    if completed and not (state / predecessor / "job.cancelled").exists():
+        (job / "job.cancelled").write_text("DependencyNeverSatisfied\n")
+        return 1
+    return 0
+
+
 def main(name: str, args: list[str]) -> int:
     """Run the fake command ``name``."""
     state = Path(os.environ["FAKE_SLURM_STATE"])
     state.mkdir(parents=True, exist_ok=True)
     return {"sbatch": sbatch, "squeue": squeue, "sacct": sacct, "scancel": scancel}[name](state, args)
+
+
+if __name__ == "__main__":
+    sys.exit(wait(Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])))

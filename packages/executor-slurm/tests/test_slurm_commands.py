@@ -9,12 +9,13 @@ from pathlib import Path
 import attrs
 import pytest
 
-from nel_core.errors import PreflightError, SchedulingError
+from nel_core.errors import ConfigError, PreflightError, SchedulingError
 from nel_core.models.domain import Job, JobState
+from nel_core.transport import LocalTransport, Transport, TransportError
 from nel_executor_slurm.commands import SlurmCommands, slurm_job_state
 from nel_executor_slurm.config import SlurmExecutionConfig
 from nel_executor_slurm.executor import SlurmExecutor
-from nel_executor_slurm.transport import LocalTransport, Transport, TransportError, open_transport
+from nel_executor_slurm.transport import open_transport
 
 
 @attrs.define
@@ -30,32 +31,65 @@ class Scripted(Transport):
             raise TransportError("the login node does not answer")
         return self.answers.pop(0)
 
-    def put_files(self, files: Mapping[str, str]) -> None:
+    def put_tree(self, local: Path, remote: str) -> None:
         raise AssertionError("no files expected")
 
-    def read_file(self, path: str) -> str | None:
+    def fetch(self, files: Mapping[str, Path]) -> list[str]:
+        raise AssertionError("no files expected")
+
+    def read_file(self, path: str, offset: int = 0) -> str | None:
         return None
 
 
-def test_query_matches_ids_exactly_in_one_round_trip() -> None:
+def test_snapshot_matches_ids_exactly_in_one_round_trip() -> None:
     """squeue's live jobs win over sacct; steps and other ids (a successor 1001) are not the job."""
     out = (
-        "1002|PENDING\n1001|RUNNING\n@@nel-sacct@@ 0\n"
-        "1000|COMPLETED|0:0\n1000.batch|COMPLETED|0:0\n1003|CANCELLED by 0|0:15\n10000|FAILED|1:0\n"
-        "@@nel-end@@ 0\n"
+        "@@nel-file /j/slurm.chain\nMTAwMAoxMDAxCg==\n@@nel-ids 1000,1001,1002,1003\n"
+        "@@nel-squeue\n1002|PENDING\n1001|RUNNING\n@@nel-rc 0\n@@nel-sacct\n"
+        "1000|COMPLETED|0:0\n1000.batch|COMPLETED|0:0\n1003|CANCELLED by 0|0:15\n10000|FAILED|1:0\n@@nel-rc 0\n"
     )
     transport = Scripted([(0, out, "")])
-    found = SlurmCommands(transport).query(["1000", "1002", "1003"])
+    found = SlurmCommands(transport).snapshot([(None, ["/j/slurm.chain"])], ids=["1003"], id_files=["/j/slurm.chain"])
     assert len(transport.calls) == 1
-    assert {k: v.state for k, v in found.items()} == {"1000": "COMPLETED", "1002": "PENDING", "1003": "CANCELLED by 0"}
-    assert found["1000"].exit_code == 0
+    assert {k: v.state for k, v in found.jobs.items()} == {
+        "1000": "COMPLETED", "1001": "RUNNING", "1002": "PENDING", "1003": "CANCELLED by 0",
+    }  # fmt: skip
+    assert found.jobs["1000"].exit_code == 0 and found.accounting
+    assert found.files == {"/j/slurm.chain": "1000\n1001\n"}
 
 
-def test_query_fails_when_neither_command_answers() -> None:
-    """Without squeue and sacct the query is an error naming the first line they printed."""
-    out = "bash: squeue: command not found\n@@nel-sacct@@ 127\nbash: sacct: command not found\n@@nel-end@@ 127\n"
+def test_snapshot_falls_back_to_scontrol_without_accounting() -> None:
+    """With sacct failing (no slurmdbd), scontrol's record of an ended job answers for it."""
+    out = (
+        "@@nel-ids 7\n@@nel-squeue\n@@nel-rc 0\n@@nel-sacct\nsacct: error: Problem talking to the database\n"
+        "@@nel-rc 1\n@@nel-scontrol\nJobId=7 JobName=x JobState=TIMEOUT Reason=TimeLimit ExitCode=0:15\n@@nel-rc 0\n"
+    )
+    found = SlurmCommands(Scripted([(0, out, "")])).snapshot([], ids=["7"])
+    assert found.jobs["7"].state == "TIMEOUT" and found.jobs["7"].source == "scontrol"
+    assert not found.accounting
+
+
+def test_snapshot_fails_when_nothing_answers() -> None:
+    """Without squeue, sacct and scontrol the snapshot is an error naming the first line they printed."""
+    out = (
+        "@@nel-ids 1\n@@nel-squeue\nbash: squeue: command not found\n@@nel-rc 127\n"
+        "@@nel-sacct\nbash: sacct: command not found\n@@nel-rc 127\n"
+    )
     with pytest.raises(SchedulingError, match="squeue: command not found"):
-        SlurmCommands(Scripted([(0, out, "")])).query(["1"])
+        SlurmCommands(Scripted([(0, out, "")])).snapshot([], ids=["1"])
+
+
+def test_snapshot_runs_the_real_script_on_the_login_node(tmp_path: Path, fake_slurm: Path) -> None:
+    """The script itself: files read when their condition holds, ids gathered from the chain files."""
+    (tmp_path / "slurm.chain").write_text("5\n")
+    (tmp_path / "stage.exit").write_text("0\n")
+    (tmp_path / "results.yml").write_text("a: 1\n")
+    asked = [(None, [str(tmp_path / "slurm.chain"), str(tmp_path / "missing")]),
+             (str(tmp_path / "stage.exit"), [str(tmp_path / "results.yml")]),
+             (str(tmp_path / "nope"), [str(tmp_path / "stage.exit")])]  # fmt: skip
+    found = SlurmCommands(LocalTransport()).snapshot(asked, id_files=[str(tmp_path / "slurm.chain")])
+    assert found.files == {str(tmp_path / "slurm.chain"): "5\n", str(tmp_path / "results.yml"): "a: 1\n"}
+    assert found.jobs == {}  # the fake Slurm never ran job 5
 
 
 def test_slurm_states_map_to_job_states() -> None:
@@ -69,13 +103,17 @@ def test_slurm_states_map_to_job_states() -> None:
 
 def test_submit_sends_every_script_at_once_and_undoes_a_partial_submission() -> None:
     """All sbatch calls go in one round trip; when one fails, the ones before it are cancelled."""
-    transport = Scripted([(0, "11\n12;cluster\n", "")])
-    assert SlurmCommands(transport).submit([("/a.sbatch", []), ("/b.sbatch", ["/job 1"])]) == ["11", "12"]
+    transport = Scripted([(0, "11\n12\n", "")])
+    submitted = SlurmCommands(transport).submit(
+        [("/a.sbatch", [], ["/a/0"]), ("/b.sbatch", ["/job 1"], ["/job 1"])], chain_file="slurm.chain"
+    )
+    assert submitted == ["11", "12"]
     assert len(transport.calls) == 1 and "sbatch --parsable /b.sbatch '/job 1'" in transport.calls[0][-1]
+    assert "'/job 1/slurm.chain'" in transport.calls[0][-1]
     failing = Scripted([(1, "21\n", "sbatch: error: invalid partition specified: gpu\n"), (0, "", "")])
-    with pytest.raises(SchedulingError, match="sbatch: sbatch: error: invalid partition specified: gpu"):
-        SlurmCommands(failing).submit([("/a.sbatch", []), ("/b.sbatch", [])])
-    assert failing.calls[1] == ["scancel", "21"]
+    with pytest.raises(SchedulingError, match="^sbatch: invalid partition specified: gpu$"):
+        SlurmCommands(failing).submit([("/a.sbatch", [], []), ("/b.sbatch", [], [])], chain_file="c")
+    assert "scancel $ids" in failing.calls[1][-1] and "ids=21" in failing.calls[1][-1]
 
 
 def test_check_names_the_missing_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,15 +135,27 @@ def test_check_refuses_an_output_dir_that_is_not_writable(tmp_path: Path, fake_s
     assert not (tmp_path / "new").exists()
 
 
-def test_a_remote_host_needs_the_ssh_transport() -> None:
-    """A remote hostname fails preflight with a clear error; localhost and ssh false run here."""
-    with pytest.raises(PreflightError, match="needs the SSH transport") as caught:
-        open_transport("login.example.com", local=False)
-    assert caught.value.hint is not None and "execution.ssh=false" in caught.value.hint
-    assert isinstance(open_transport("localhost", local=True), LocalTransport)
+def test_a_remote_host_goes_over_ssh_and_localhost_runs_here(tmp_path: Path) -> None:
+    """A remote hostname gets the SSH transport (not connected yet); localhost and ssh false run here."""
+    from nel_ssh import SshTransport
+
+    remote = SlurmExecutionConfig(
+        hostname="login.example.com", username="u", account="a", output_dir="/o", ssh_port=2200,
+        ssh_config_file=str(tmp_path / "none"),
+    )  # fmt: skip
+    transport = open_transport(remote)
+    assert isinstance(transport, SshTransport) and transport.connections == 0
+    assert (transport.target.host, transport.target.port, transport.target.user) == ("login.example.com", 2200, "u")
     config = SlurmExecutionConfig(hostname="login.example.com", account="a", output_dir="/o", ssh=False)
-    assert config.on_login_node
+    assert config.on_login_node and isinstance(open_transport(config), LocalTransport)
     assert SlurmExecutionConfig(hostname="localhost", account="a", output_dir="/o").on_login_node
+
+
+def test_a_remote_output_dir_must_be_absolute(tmp_path: Path) -> None:
+    """Over SSH, output_dir is a cluster path: a relative one is refused, naming the key."""
+    config = SlurmExecutionConfig(hostname="login.example.com", account="a", output_dir="results")
+    with pytest.raises(ConfigError, match="execution.output_dir: 'results' must be an absolute path"):
+        SlurmExecutor(config, home=tmp_path)
 
 
 def test_states_are_unknown_when_the_cluster_cannot_be_asked(tmp_path: Path) -> None:

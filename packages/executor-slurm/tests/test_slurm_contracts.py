@@ -6,14 +6,18 @@ runs the scripts on this host, with container_runtime none.
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nel_core.host.processes import signal_group
+from nel_core.models.domain import Job
 from nel_core.ports.container_runtime import ContainerRuntime
-from nel_core.ports.executor import ExecutorSpec
-from nel_core.testing.contracts import ContainerRuntimeContract, ExecutorContract
+from nel_core.ports.executor import Executor, ExecutorSpec
+from nel_core.testing.contracts import ContainerRuntimeContract, ExecutorContract, FaultInjectionContract
 from nel_executor_slurm.runtimes import (
     ApptainerRuntime,
     CharliecloudRuntime,
@@ -41,6 +45,19 @@ class TestSlurmExecutorContract(ExecutorContract):
             "container_runtime": "none",
             "gres": None,
         }
+
+
+class TestSlurmExecutorFaultsContract(TestSlurmExecutorContract, FaultInjectionContract):
+    """The Slurm executor under crashes, failing stores, full disks and a job that dies with its node."""
+
+    def kill_supervision(self, executor: Executor, job: Job) -> str:
+        """Kill the sbatch job outright, as a node failure does: its script and every process it started."""
+        state = Path(os.environ["FAKE_SLURM_STATE"]) / job.handle
+        script = (state / "handle").read_text().strip()
+        for pid_file in Path(job.job_dir).parent.glob("*/job.pid"):
+            signal_group(pid_file.read_text().strip(), signal.SIGKILL)
+        signal_group(script.partition("@")[0], signal.SIGKILL)
+        return script.partition("@")[0]
 
 
 class TestPyxisRuntimeContract(ContainerRuntimeContract):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,9 @@ from nel_core.services.dryrun import render_dry_run
 from nel_core.services.launch import make_plan
 from nel_core.services.materialize import RenderedFile, render_files
 from nel_core.testing import InMemoryInvocationStore, run_config_data
+from nel_core.transport import Transport
 from nel_executor_slurm.config import SlurmExecutionConfig
 from nel_executor_slurm.executor import SlurmExecutor
-from nel_executor_slurm.transport import Transport
 
 TASKS = ["nel_bench.arithmetic", "nel_bench.arithmetic", "nel_bench.arithmetic"]
 
@@ -27,10 +28,13 @@ class _Refusing(Transport):
     def run(self, argv: Any) -> tuple[int, str, str]:
         raise AssertionError(f"the cluster was contacted: {argv}")
 
-    def put_files(self, files: Any) -> None:
+    def put_tree(self, local: Path, remote: str) -> None:
         raise AssertionError("files were sent to the cluster")
 
-    def read_file(self, path: str) -> str | None:
+    def fetch(self, files: Any) -> list[str]:
+        raise AssertionError("files were fetched from the cluster")
+
+    def read_file(self, path: str, offset: int = 0) -> str | None:
         raise AssertionError(f"{path} was read from the cluster")
 
 
@@ -46,7 +50,7 @@ def _render(tmp_path: Path, server: dict[str, Any] | None = None, **execution: A
     config = structure_run_config(data, SlurmExecutionConfig)
     executor = SlurmExecutor(config.execution, home=tmp_path / "home", transport=_Refusing())
     plan = make_plan(config, executor=executor, catalog=load_catalog(), store=InMemoryInvocationStore())
-    return render_files(plan, executor, tmp_path / "out", {}, redact=True)
+    return render_files(plan, executor, executor.output_root(), {}, redact=True)
 
 
 def _sbatch(files: list[RenderedFile]) -> list[str]:
@@ -56,6 +60,8 @@ def _sbatch(files: list[RenderedFile]) -> list[str]:
 def _run_scripts(files: list[RenderedFile]) -> list[str]:
     return [f.text for f in sorted(files, key=lambda f: f.path) if f.path.name == "run.sh"]
 
+
+LLAMA = {"type": "llama_cpp", "model_path": __file__, "port": 8123}
 
 VLLM = {
     "type": "vllm", "checkpoint_path": "/lustre/models/llama", "served_model_name": "llama",
@@ -67,7 +73,7 @@ def test_grouping_gives_one_script_and_one_server_start_per_group(tmp_path: Path
     """Three tasks with tasks_per_job 2 give two sbatch scripts, each starting the server once."""
     scripts = _sbatch(_render(tmp_path, VLLM, tasks_per_job=2, container_runtime="pyxis"))
     assert len(scripts) == 2
-    assert [s.count("server=$!") for s in scripts] == [1, 1]
+    assert [s.count("servers+=($!)") for s in scripts] == [1, 1]
     listed = [next(line for line in s.splitlines() if line.startswith("jobs=(")) for s in scripts]
     assert [[Path(d).name for d in line[len("jobs=(") : -1].split()] for line in listed] == [
         ["0-nel_bench.arithmetic", "1-nel_bench.arithmetic"],
@@ -79,7 +85,7 @@ def test_grouping_gives_one_script_and_one_server_start_per_group(tmp_path: Path
 def test_all_tasks_share_one_job_by_default(tmp_path: Path) -> None:
     """Without tasks_per_job the three tasks run in one sbatch job, the server started once."""
     scripts = _sbatch(_render(tmp_path, VLLM))
-    assert len(scripts) == 1 and scripts[0].count("server=$!") == 1
+    assert len(scripts) == 1 and scripts[0].count("servers+=($!)") == 1
     assert scripts[0].count("-nel_bench.arithmetic") == 3
 
 
@@ -109,7 +115,7 @@ def test_a_run_without_deployment_goes_to_the_cpu_partition(tmp_path: Path) -> N
     """With deployment none and cpu_partition set, the job asks the CPU partition and no GPUs."""
     (script,) = _sbatch(_render(tmp_path, cpu_partition="cpu"))
     assert "#SBATCH --partition=cpu" in script and "--gres" not in script
-    assert "server=$!" not in script and "curl" not in script
+    assert "servers+=($!)" not in script and "curl" not in script
 
 
 def test_server_is_health_checked_and_torn_down(tmp_path: Path) -> None:
@@ -119,7 +125,7 @@ def test_server_is_health_checked_and_torn_down(tmp_path: Path) -> None:
     assert "curl --silent --fail --output /dev/null --max-time 5 http://127.0.0.1:8000/health" in script
     assert "deadline=$(( $(date +%s) + 1200 ))" in script
     assert "was not healthy within 1200s" in script and "fail_jobs" in script
-    assert "trap teardown EXIT" in script and 'stop_group "$server"' in script
+    assert "trap teardown EXIT" in script and 'for s in "${servers[@]}"; do stop_group "$s"; done' in script
 
 
 @pytest.mark.parametrize(
@@ -184,3 +190,47 @@ def test_dry_run_contacts_nothing_and_redacts(tmp_path: Path) -> None:
     assert "slurm-0.sbatch" in shown and "#SBATCH --account=a" in shown
     assert "s3cr3t-value-2718" not in shown and "<redacted>" in shown
     assert not (tmp_path / "out").exists()
+
+
+def test_every_rendered_script_is_valid_bash(tmp_path: Path) -> None:
+    """bash -n accepts every sbatch and job script, with one server instance or several behind haproxy."""
+    files = [*_render(tmp_path / "a", VLLM), *_render(tmp_path / "b", VLLM, num_nodes=4, num_instances=2),
+             *_render(tmp_path / "c")]  # fmt: skip
+    for file in files:
+        if file.path.suffix == ".sbatch" or file.path.name == "run.sh":
+            checked = subprocess.run(["bash", "-n"], input=file.text, capture_output=True, text=True)
+            assert checked.returncode == 0, f"{file.path}: {checked.stderr}"
+
+
+def test_several_instances_sit_behind_haproxy(tmp_path: Path) -> None:
+    """num_instances 2 on 4 nodes: two srun steps on nodes 0-1 and 2-3, health-checked, haproxy in front
+    (in proxy.image), and the jobs reach the proxy's port."""
+    files = _render(tmp_path, VLLM, num_nodes=4, num_instances=2, container_runtime="pyxis")
+    (script,) = _sbatch(files)
+    for relative in (0, 2):
+        assert f"srun --overlap --nodes=2 --relative={relative} --ntasks=2 --container-image=vllm/vllm-openai" in script
+        health = f'"http://${{nodes[{relative}]}}:8000/health"'
+        assert f"curl --silent --fail --output /dev/null --max-time 5 {health}" in script
+    assert "    server node1 ${nodes[0]}:8000 check\n    server node2 ${nodes[2]}:8000 check" in script
+    assert "bind *:5009" in script and "option httpchk GET /health" in script
+    assert "--container-image=haproxy:latest" in script and "haproxy -f /nel-proxy/proxy.cfg" in script
+    assert "http://127.0.0.1:5009/health" in script
+    configs = [f.text for f in files if f.path.name == "run_config.yml"]
+    assert configs and all("url: http://127.0.0.1:5009/" in c for c in configs)
+
+
+def test_several_instances_without_containers_use_srun_and_the_nodes_haproxy(tmp_path: Path) -> None:
+    """Runtime none: each instance is an srun step running the server's command; haproxy from the node."""
+    files = _render(tmp_path, LLAMA, num_nodes=2, num_instances=2, container_runtime="none",
+                    proxy={"config": {"haproxy_port": 6000, "health_check_path": "/v1/models"}})  # fmt: skip
+    (script,) = _sbatch(files)
+    assert "srun --overlap --nodes=1 --relative=1 --ntasks=1 bash -c" in script
+    assert "exec haproxy -f " in script and "/proxy.cfg" in script and "bind *:6000" in script
+    assert "option httpchk GET /v1/models" in script
+
+
+def test_instances_must_divide_the_nodes(tmp_path: Path) -> None:
+    """num_nodes that num_instances does not divide is a config error naming both keys."""
+    expected = r"execution.num_nodes \(3\) must be a multiple of execution.num_instances \(2\)"
+    with pytest.raises(ConfigError, match=expected):
+        _render(tmp_path, VLLM, num_nodes=3, num_instances=2)

@@ -88,6 +88,15 @@ class SlurmExecutionConfig(ExecutionConfig):
         container_runtime: How containers run on the compute nodes.
         tasks_per_job: Tasks per sbatch job, each job starting the model server once (null: all).
         ssh: False when NEL runs on the login node (commands run here, without SSH).
+        ssh_port: The login node's SSH port (null: the SSH config's, else 22).
+        ssh_key_file: A private key to offer (besides the SSH agent's, the SSH config's
+            IdentityFile and the default ones).
+        ssh_known_hosts_file: Host keys to check the login node's against (besides the SSH
+            config's UserKnownHostsFile, else ``~/.ssh/known_hosts``).
+        ssh_accept_new_host_keys: Accept (and remember) the key of a login node not yet in
+            known_hosts, as ``StrictHostKeyChecking=accept-new``; a changed key is always refused.
+        ssh_config_file: The OpenSSH client config read for Host aliases, User, Port,
+            IdentityFile and ProxyJump.
         venv: For ``container_runtime: none``: a virtual environment on the shared filesystem
             holding the harness; its ``bin`` goes first on the jobs' PATH.
     """
@@ -115,9 +124,15 @@ class SlurmExecutionConfig(ExecutionConfig):
     container_runtime: Literal["pyxis", "charliecloud", "apptainer", "docker", "none"] = "pyxis"
     tasks_per_job: int | None = None
     ssh: bool = True
+    ssh_port: int | None = None
+    ssh_key_file: str | None = None
+    ssh_known_hosts_file: str | None = None
+    ssh_accept_new_host_keys: bool = False
+    ssh_config_file: str = "~/.ssh/config"
     venv: str | None = None
 
     @property
     def on_login_node(self) -> bool:
-        """Whether commands run on this machine (``ssh: false`` or a local hostname), not over SSH."""
-        return not self.ssh or self.hostname in LOCAL_HOSTS
+        """Whether commands run on this machine, not over SSH: ``ssh: false``, or ``localhost``
+        without an SSH port (with one, it is a tunnel to a login node)."""
+        return not self.ssh or (self.hostname in LOCAL_HOSTS and self.ssh_port is None)

@@ -8,28 +8,52 @@ A composition of ports and core's toolkit, assembled here and nowhere else:
   :class:`SlurmServer` of the type's backend-neutral plan;
 - core's :func:`render_job_script` gives each job's ``run.sh`` (stage markers, secrets sourced);
 - :func:`render_sbatch` groups ``tasks_per_job`` jobs per sbatch script;
-- :class:`SlurmCommands` submits, asks and cancels through a Transport (created only when the
-  cluster is contacted: a dry run contacts nothing).
+- a Transport to the login node (core's local one, or ``nel-ssh``'s: one connection per process,
+  opened on first contact: a dry run contacts nothing) under :class:`SlurmCommands`, which
+  submits, asks and cancels any number of jobs in one round trip.
 
-Every later command rebuilds this executor from the recorded config: the Slurm job id of a job's
-group is ``Job.handle``, the groups are in the invocation's ``slurm.json``.
+Over SSH, the invocation's folder is rendered into a local copy (``<NEL_HOME>/clusters/<host>/``
+followed by the cluster path), uploaded at submission, and kept in step by status: the stage
+markers of the jobs asked, and once a job has ended its results and log, come back in the same
+round trip as Slurm's answer. On the login node the two are the same folder.
+
+Every later command rebuilds this executor from the recorded config: each job's folder on the
+cluster holds its chain of Slurm job ids (``slurm.chain``) and the link that runs it (``slurm.id``).
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
 import shlex
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+import attrs
+
 from nel_core.deployments import ExternalEndpoint
 from nel_core.errors import ConfigError, NelError, SchedulingError
 from nel_core.host.containers import job_container, job_paths, mounts_from
 from nel_core.host.job_script import adapter_port_line, render_job_script
-from nel_core.host.jobs import is_finished, mark_killed, reset_job
-from nel_core.layout import ARTIFACTS_DIR, JOB_LOG
+from nel_core.host.jobs import mark_killed, reset_job
+from nel_core.layout import (
+    ARTIFACTS_DIR,
+    EVAL_FACTORY_METRICS,
+    EXIT,
+    HARNESS_COUNTER_FILE,
+    JOB_LOG,
+    JOB_PID,
+    KILLED,
+    PRE_START,
+    PROGRESS_FILE,
+    REASON,
+    REQUESTS_FILE,
+    RESULTS_FILE,
+    RUNNING,
+)  # fmt: skip
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, StateReport
 from nel_core.plugins import deployment_types
@@ -41,17 +65,34 @@ from nel_core.ports.scheduler import RenderedJob
 from nel_core.services.materialize import job_dir_name
 from nel_core.services.plan import Plan
 from nel_core.services.stages import combine, read_markers
-from nel_executor_slurm.commands import SlurmCommands, SlurmJob, slurm_job_state
+from nel_core.transport import Transport
+from nel_executor_slurm.commands import RESUMABLE, SlurmCommands, SlurmJob, Snapshot, slurm_job_state
 from nel_executor_slurm.config import SlurmExecutionConfig
 from nel_executor_slurm.runtimes import PyxisRuntime, slurm_runtime
-from nel_executor_slurm.sbatch import SbatchGroup, group_id_file, render_sbatch
+from nel_executor_slurm.sbatch import (
+    CHAIN_FILE,
+    CURRENT_FILE,
+    PROXY_CONFIG,
+    Deployment,
+    SbatchGroup,
+    job_name,
+    render_sbatch,
+)  # fmt: skip
 from nel_executor_slurm.server import SlurmServer
-from nel_executor_slurm.transport import Transport, open_transport
+from nel_executor_slurm.transport import open_transport
 
 __all__ = ["GROUPS_FILE", "SlurmExecutor"]
 
-#: The invocation's sbatch groups: ``{"groups": [{"script": ..., "jobs": [job dir, ...]}]}``.
+#: The invocation's sbatch groups: ``{"groups": [{"script": ..., "jobs": [job dir, ...]}]}`` (cluster paths).
 GROUPS_FILE = "slurm.json"
+#: A job's stage markers, mirrored from the cluster as they are there.
+_MARKERS = (PRE_START, RUNNING, EXIT, REASON, KILLED)
+#: What comes back of a job while it runs (its progress) and once it has ended (results, log).
+_PROGRESS = (f"{ARTIFACTS_DIR}/{PROGRESS_FILE}", f"{ARTIFACTS_DIR}/{HARNESS_COUNTER_FILE}")
+_RESULTS = (
+    f"{ARTIFACTS_DIR}/{RESULTS_FILE}", f"{ARTIFACTS_DIR}/{REQUESTS_FILE}",
+    f"{ARTIFACTS_DIR}/{EVAL_FACTORY_METRICS}", JOB_LOG,
+)  # fmt: skip
 
 
 class SlurmExecutor(Executor):
@@ -74,6 +115,8 @@ class SlurmExecutor(Executor):
         self.runtime: ContainerRuntime = slurm_runtime(config.container_runtime, mount_home=config.mounts.mount_home)
         self._transport = transport
         self._providers: dict[str, EndpointProvider] = {}
+        self.remote_root = self._remote_root()
+        self._existing = ""  # output_dir's nearest existing folder on the cluster, found by preflight
 
     # ------------------------------------------------------------------------- composition
 
@@ -81,12 +124,49 @@ class SlurmExecutor(Executor):
     def transport(self) -> Transport:
         """The login node's transport, opened on first use (never by rendering)."""
         if self._transport is None:
-            self._transport = open_transport(self.slurm.hostname, local=self.slurm.on_login_node)
+            self._transport = open_transport(self.slurm)
         return self._transport
 
     @property
     def commands(self) -> SlurmCommands:
         return SlurmCommands(self.transport)
+
+    @property
+    def mirrored(self) -> bool:
+        """Whether the invocations' folders here are copies of the cluster's (over SSH)."""
+        return not self.slurm.on_login_node
+
+    def _remote_root(self) -> str:
+        output_dir = self.slurm.output_dir
+        if not self.mirrored:
+            return str(Path(output_dir).expanduser().resolve())
+        if not output_dir.startswith("/"):
+            raise ConfigError(
+                f"execution.output_dir: '{output_dir}' must be an absolute path on the cluster",
+                hint="e.g. /lustre/fsw/<account>/<user>/nel-results",
+            )
+        return posixpath.normpath(output_dir)
+
+    def output_root(self) -> Path:
+        if not self.mirrored:
+            return Path(self.remote_root)
+        return self.home / "clusters" / self.slurm.hostname / self.remote_root.lstrip("/")
+
+    def remote(self, local: Path | str) -> str:
+        """The cluster's path of a folder or file under :meth:`output_root`."""
+        if not self.mirrored:
+            return str(local)
+        return posixpath.join(self.remote_root, Path(local).relative_to(self.output_root()).as_posix())
+
+    def local(self, remote: str) -> Path:
+        """The local copy's path of a cluster path under ``output_dir``."""
+        if not self.mirrored:
+            return Path(remote)
+        return self.output_root() / posixpath.relpath(remote, self.remote_root)
+
+    def locations(self, invocation: Invocation) -> dict[str, str]:
+        where = "this machine (the login node)" if not self.mirrored else self.slurm.hostname
+        return {"cluster": where, "cluster_dir": self.remote(invocation.output_dir)}
 
     def _path_lines(self) -> list[str]:
         venv = self.slurm.venv
@@ -100,48 +180,58 @@ class SlurmExecutor(Executor):
     def _provider(self, deployment: DeploymentConfig) -> EndpointProvider:
         if not deployment.starts_server:
             return ExternalEndpoint()
-        if self.slurm.num_instances != 1:
-            raise ConfigError("execution.num_instances: several server instances behind a proxy are not supported yet",
-                              hint="set execution.num_instances=1")  # fmt: skip
+        instances, nodes = self.slurm.num_instances, self.slurm.num_nodes
+        if instances < 1 or nodes % instances:
+            raise ConfigError(
+                f"execution.num_nodes ({nodes}) must be a multiple of execution.num_instances ({instances})",
+                hint="each instance of the server gets num_nodes / num_instances nodes",
+            )
+        if instances > 1 and self.slurm.proxy.type != "haproxy":
+            raise ConfigError(f"execution.proxy.type: '{self.slurm.proxy.type}' is not supported", hint="use haproxy")
         plan = deployment_types()[deployment.type].plan
         if plan is None:
             raise ConfigError(f"deployment.type: '{deployment.type}' gives no server to start on a Slurm node")
         runtime = self.runtime
-        if isinstance(runtime, PyxisRuntime):  # the server's step spans the job's nodes
-            nodes = (f"--nodes={self.slurm.num_nodes}", f"--ntasks={self.slurm.deployment.n_tasks}")
-            runtime = PyxisRuntime(mount_home=self.slurm.mounts.mount_home, srun_args=nodes)
+        if isinstance(runtime, PyxisRuntime) and instances == 1:  # the server's step spans the job's nodes
+            placement = (f"--nodes={nodes}", f"--ntasks={self.slurm.deployment.n_tasks}")
+            runtime = PyxisRuntime(mount_home=self.slurm.mounts.mount_home, srun_args=placement)
         return SlurmServer(
             plan,
             runtime=runtime,
             readiness_timeout=self.slurm.endpoint_readiness_timeout,
             mounts=mounts_from(self.slurm.mounts.deployment),
             path_lines=self._path_lines(),
+            instances=instances,
+            nodes_per_instance=nodes // instances,
+            proxy=self.slurm.proxy,
         )
 
     # ---------------------------------------------------------------------------- rendering
 
     def job_paths(self, spec: JobSpec, job_dir: Path) -> JobPaths:
-        return job_paths(self.runtime, job_dir)
+        return job_paths(self.runtime, Path(self.remote(job_dir)))
 
     def container_spec(self, plan: Plan, spec: JobSpec, job_dir: Path) -> ContainerSpec:
         """What the cluster's runtime runs for ``spec``: the harness command, as the job sees its paths."""
-        return job_container(plan.invocation_id, spec, job_dir, self.runtime, mounts=self.slurm.mounts.evaluation)
+        remote = Path(self.remote(job_dir))
+        return job_container(plan.invocation_id, spec, remote, self.runtime, mounts=self.slurm.mounts.evaluation)
 
     def render(self, plan: Plan, spec: JobSpec, job_dir: Path) -> str:
         run = shlex.join(self.runtime.render(self.container_spec(plan, spec, job_dir)))
         env_lines = [adapter_port_line("python3"), *self._path_lines()]
-        return render_job_script(spec, str(job_dir), [run], env_lines)
+        return render_job_script(spec, self.remote(job_dir), [run], env_lines)
 
     def groups(self, plan: Plan, invocation_dir: Path) -> list[SbatchGroup]:
-        """The plan's jobs in sbatch groups of ``tasks_per_job`` (all in one by default)."""
+        """The plan's jobs in sbatch groups of ``tasks_per_job`` (all in one by default), as cluster paths."""
         size = self.slurm.tasks_per_job or len(plan.jobs)
         chunks = [plan.jobs[i : i + size] for i in range(0, len(plan.jobs), max(size, 1))]
+        remote = self.remote(invocation_dir)
         return [
             SbatchGroup(
                 index=k,
                 count=len(chunks),
-                script=str(invocation_dir / f"slurm-{k}.sbatch"),
-                job_dirs=[str(invocation_dir / job_dir_name(spec)) for spec in chunk],
+                script=posixpath.join(remote, f"slurm-{k}.sbatch"),
+                job_dirs=[posixpath.join(remote, job_dir_name(spec)) for spec in chunk],
             )
             for k, chunk in enumerate(chunks)
         ]
@@ -149,13 +239,21 @@ class SlurmExecutor(Executor):
     def render_invocation(self, plan: Plan, invocation_dir: Path) -> dict[str, str]:
         server = None
         if plan.endpoint_spec is not None:
-            line = self.endpoint_provider(plan.config.deployment).render(plan.endpoint_spec)
-            server = (plan.endpoint_spec, line)
+            provider = self.endpoint_provider(plan.config.deployment)
+            assert isinstance(provider, SlurmServer)
+            remote = self.remote(invocation_dir)
+            server = Deployment(
+                spec=plan.endpoint_spec,
+                instances=provider.render_instances(plan.endpoint_spec),
+                nodes_per_instance=provider.nodes_per_instance,
+                proxy=provider.render_proxy(posixpath.join(remote, PROXY_CONFIG)) if provider.instances > 1 else None,
+                proxy_config=dict(self.slurm.proxy.config),
+            )
         files = {}
         groups = self.groups(plan, invocation_dir)
         for group in groups:
-            files[Path(group.script).name] = render_sbatch(
-                self.slurm, invocation_id=plan.invocation_id, invocation_dir=str(invocation_dir),
+            files[posixpath.basename(group.script)] = render_sbatch(
+                self.slurm, invocation_id=plan.invocation_id, invocation_dir=self.remote(invocation_dir),
                 group=group, server=server,
             )  # fmt: skip
         listed = [{"script": g.script, "jobs": g.job_dirs} for g in groups]
@@ -165,100 +263,191 @@ class SlurmExecutor(Executor):
     # ------------------------------------------------------------------------------ running
 
     def preflight(self, plan: Plan) -> None:
-        self.commands.check(str(Path(self.slurm.output_dir).expanduser()))
+        self._existing = self.commands.check(self.remote_root)
+
+    def _remove_remote(self, remote_invocation_dir: str) -> None:
+        """Remove a refused launch's folder, and the parents it created while they are empty
+        (up to output_dir's nearest folder that existed at preflight; never another run's)."""
+        stop = self._existing or self.remote_root
+        parent = posixpath.dirname(remote_invocation_dir)
+        self.transport.run_script(
+            f"rm -rf -- {shlex.quote(remote_invocation_dir)}; d={shlex.quote(parent)}; "
+            f'while [ "$d" != {shlex.quote(stop)} ] && [ "$d" != / ] && rmdir -- "$d" 2>/dev/null; '
+            'do d=$(dirname "$d"); done'
+        )
 
     def submit(self, plan: Plan, jobs: Sequence[RenderedJob]) -> dict[str, str]:
-        groups = self.groups(plan, jobs[0].job_dir.parent)
-        ids = self.commands.submit([(group.script, []) for group in groups])
+        invocation_dir = jobs[0].job_dir.parent
+        groups = self.groups(plan, invocation_dir)
+        remote = self.remote(invocation_dir)
+        try:
+            self.transport.put_tree(invocation_dir, remote)  # one batch, on the same connection
+            ids = self.commands.submit([(g.script, [], g.job_dirs) for g in groups], chain_file=CHAIN_FILE)
+        except NelError:
+            if self.mirrored:  # nothing of a refused run stays on the cluster
+                self._remove_remote(remote)
+            raise
         by_dir = {job_dir: slurm_id for group, slurm_id in zip(groups, ids) for job_dir in group.job_dirs}
-        return {job.job_id: by_dir[str(job.job_dir)] for job in jobs}
+        return {job.job_id: by_dir[self.remote(job.job_dir)] for job in jobs}
 
     # ----------------------------------------------------------------------------- tracking
 
     def _groups_of(self, invocation_dir: Path) -> list[SbatchGroup]:
-        text = self.transport.read_file(str(invocation_dir / GROUPS_FILE))
-        listed = json.loads(text)["groups"] if text else []
+        path = invocation_dir / GROUPS_FILE
+        listed = json.loads(path.read_text())["groups"] if path.is_file() else []
         return [
             SbatchGroup(index=k, count=len(listed), script=g["script"], job_dirs=list(g["jobs"]))
             for k, g in enumerate(listed)
         ]
 
-    def _handle(self, job: Job) -> str:
-        """The Slurm job id: as recorded, else as the group's running script recorded it."""
-        if job.handle:
-            return job.handle
-        for group in self._groups_of(Path(job.job_dir).parent):
-            if job.job_dir in group.job_dirs:
-                return (self.transport.read_file(group_id_file(group.script)) or "").strip()
-        return ""
+    def _snapshot(self, jobs: Sequence[Job]) -> Snapshot:
+        """Slurm's word on every link of the jobs' chains, and their folders' files, in one round trip."""
+        asked: list[tuple[str | None, list[str]]] = []
+        for job in jobs:
+            remote = self.remote(job.job_dir)
+            asked.append((None, [f"{remote}/{CHAIN_FILE}", f"{remote}/{CURRENT_FILE}"]))
+            if self.mirrored:
+                asked.append((None, [f"{remote}/{name}" for name in (*_MARKERS, *_PROGRESS)]))
+                asked.append((f"{remote}/{EXIT}", [f"{remote}/{name}" for name in _RESULTS]))
+        chains = [f"{self.remote(job.job_dir)}/{CHAIN_FILE}" for job in jobs]
+        return self.commands.snapshot(asked, ids=[job.handle for job in jobs if job.handle], id_files=chains)
+
+    def _mirror(self, job: Job, snapshot: Snapshot) -> None:
+        """Bring the local copy of ``job``'s folder in step with the cluster's (markers as they are there)."""
+        remote = self.remote(job.job_dir)
+        local = Path(job.job_dir)
+        local.mkdir(parents=True, exist_ok=True)
+        for name in (*_MARKERS, *_PROGRESS, *_RESULTS):
+            text = snapshot.files.get(f"{remote}/{name}")
+            if text is not None:
+                target = local / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temp = target.with_name(f".{target.name}.tmp")
+                temp.write_text(text)
+                temp.replace(target)
+            elif name in _MARKERS:
+                (local / name).unlink(missing_ok=True)
 
     def states(self, jobs: Sequence[Job]) -> dict[str, StateReport]:
         try:
-            handles = {job.id: self._handle(job) for job in jobs}
-            found = self.commands.query(sorted({h for h in handles.values() if h}))
+            snapshot = self._snapshot(jobs)
         except NelError as exc:
             unknown = StateReport(state=JobState.UNKNOWN, reason=f"the cluster cannot be asked: {exc.message}")
             return {job.id: unknown for job in jobs}
         reports = {}
         for job in jobs:
+            if self.mirrored:
+                self._mirror(job, snapshot)
             job_dir = Path(job.job_dir)
-            scheduled = self._scheduled(handles[job.id], found.get(handles[job.id]))
-            reports[job.id] = combine(scheduled, read_markers(job_dir), job_dir / ARTIFACTS_DIR)
+            scheduled, handle = self._scheduled(job, snapshot)
+            markers = read_markers(job_dir)
+            if scheduled.reason.startswith("resuming"):  # the markers are those of the interrupted link
+                markers = attrs.evolve(markers, pre_start=False, running=False)
+            report = combine(scheduled, markers, job_dir / ARTIFACTS_DIR)
+            newer = handle if handle and handle != job.handle else None
+            reports[job.id] = attrs.evolve(report, handle=newer)
         return reports
 
-    @staticmethod
-    def _scheduled(handle: str, found: SlurmJob | None) -> StateReport:
-        """What the group's Slurm job says of one of its tasks (its markers then speak for it)."""
-        if not handle:
-            return StateReport(state=JobState.FAILED, reason="it was never submitted", inferred=True)
-        if found is None:
-            why = f"Slurm job {handle} is known neither to squeue nor to sacct"
+    def _scheduled(self, job: Job, snapshot: Snapshot) -> tuple[StateReport, str]:
+        """What the job's chain of Slurm jobs says of it, and the chain's newest id."""
+        remote = self.remote(job.job_dir)
+        chain = (snapshot.files.get(f"{remote}/{CHAIN_FILE}") or "").split() or ([job.handle] if job.handle else [])
+        current = (snapshot.files.get(f"{remote}/{CURRENT_FILE}") or "").strip() or (chain[0] if chain else "")
+        if not current:
+            return StateReport(state=JobState.FAILED, reason="it was never submitted", inferred=True), ""
+        later = chain[chain.index(current) + 1 :] if current in chain else []
+        live = [i for i in later if i in snapshot.jobs and slurm_job_state(snapshot.jobs[i].state).is_active]
+        queued = live[-1] if live else ""
+        link = snapshot.jobs.get(current)
+        report = self._link_state(current, link, queued, accounting=snapshot.accounting)
+        # The chain's newest id: the running link's, or once it has ended for want of time (or
+        # node), its queued successor's; a successor of a completed link is never run.
+        resuming = queued and (link is None or link.word in RESUMABLE)
+        return report, (queued if resuming else current)
+
+    def _link_state(self, current: str, link: SlurmJob | None, queued: str, *, accounting: bool) -> StateReport:
+        if link is None:
+            if queued:
+                return StateReport(state=JobState.PENDING, reason=f"resuming: Slurm job {queued} is queued")
+            why = f"Slurm job {current} is known neither to squeue nor to sacct"
+            if not accounting:
+                why = f"Slurm job {current} is no longer listed (accounting is off: sacct does not answer)"
             return StateReport(state=JobState.FAILED, reason=why, inferred=True)
-        state = slurm_job_state(found.state)
+        state = slurm_job_state(link.state)
         if state.is_active:
             return StateReport(state=JobState.PENDING)  # RUNNING once the task's own marker says so
+        if queued and link.word in RESUMABLE:
+            return StateReport(
+                state=JobState.PENDING, reason=f"resuming: Slurm job {current} ended ({link.word}), {queued} continues"
+            )
         if state is JobState.KILLED:
-            return StateReport(state=JobState.KILLED, reason=f"Slurm job {handle} was cancelled")
-        why = f"Slurm job {handle} ended ({found.state}) before this task finished"
-        return StateReport(state=JobState.FAILED, reason=why, exit_code=found.exit_code)
+            return StateReport(state=JobState.KILLED, reason=f"Slurm job {current} was cancelled")
+        why = f"Slurm job {current} ended ({link.state}) before this task finished"
+        if link.word in RESUMABLE:
+            why += f"; max_walltime {self.slurm.max_walltime} leaves no time to resume it"
+        return StateReport(state=JobState.FAILED, reason=why, exit_code=link.exit_code)
+
+    # ------------------------------------------------------------------------------ control
 
     def kill(self, invocation: Invocation, jobs: Sequence[Job]) -> None:
         for job in jobs:
             mark_killed(Path(job.job_dir))  # the group's script stops a running task that has it
-        handles = {job.job_dir: self._handle(job) for job in jobs}
-        done = []
-        for group in self._groups_of(Path(invocation.output_dir)):
-            ids = {handles[d] for d in group.job_dirs if handles.get(d)}
-            # Cancel the Slurm job only when none of its other tasks still has to run.
-            if ids and all(d in handles or is_finished(Path(d)) for d in group.job_dirs):
-                done += sorted(ids)
-        self.commands.cancel(done)
+        killing = {self.remote(job.job_dir) for job in jobs}
+        markers = {f"{d}/{KILLED}": f"{time.time():.0f}" for d in sorted(killing)} if self.mirrored else {}
+        groups = [(job_name(self.slurm, invocation.id, g.index), g.job_dirs)
+                  for g in self._groups_of(Path(invocation.output_dir))]  # fmt: skip
+        groups += [("", [d]) for d in sorted(killing) if not any(d in dirs for _, dirs in groups)]
+        self.commands.cancel_chains(
+            groups, markers=markers, chain_file=CHAIN_FILE, current_file=CURRENT_FILE, ended=(EXIT, KILLED),
+            extra_ids=[job.handle for job in jobs if job.handle],
+        )  # fmt: skip
 
     def logs(self, job: Job, *, follow: bool = False) -> Iterator[str]:
-        log = str(Path(job.job_dir) / JOB_LOG)
+        log = f"{self.remote(job.job_dir)}/{JOB_LOG}"
         position = 0
         while True:
             ended = not follow or not self.states([job])[job.id].state.is_active
-            text = self.transport.read_file(log) or ""
-            if text[position:]:
-                yield text[position:]
-            position = len(text)
+            text = self.transport.read_file(log, offset=position) or ""
+            if text:
+                yield text
+            position += len(text.encode())
             if ended:
                 return
             time.sleep(1.0)
 
     def resume(self, invocation: Invocation, jobs: Sequence[Job]) -> dict[str, str]:
-        wanted = {job.job_dir for job in jobs}
+        wanted = {self.remote(job.job_dir) for job in jobs}
         submissions = []
         for group in self._groups_of(Path(invocation.output_dir)):
             chosen = [d for d in group.job_dirs if d in wanted]
             if chosen:
-                submissions.append((group.script, chosen))
-        missing = wanted - {d for _, chosen in submissions for d in chosen}
+                submissions.append((group.script, chosen, chosen))
+        missing = wanted - {d for _, chosen, _ in submissions for d in chosen}
         if missing:
             raise SchedulingError(f"no sbatch script of {invocation.id} runs {sorted(missing)[0]}")
-        for job_dir in wanted:
-            reset_job(Path(job_dir))  # the harness's response cache in artifacts/ stays
-        ids = self.commands.submit(submissions)
-        by_dir = {d: slurm_id for (_, chosen), slurm_id in zip(submissions, ids) for d in chosen}
-        return {job.id: by_dir[job.job_dir] for job in jobs}
+        for job in jobs:
+            reset_job(Path(job.job_dir))  # the harness's response cache in artifacts/ stays
+        if self.mirrored:
+            self._reset_remote(invocation, jobs)
+        ids = self.commands.submit(submissions, chain_file=CHAIN_FILE)
+        by_dir = {d: slurm_id for (_, chosen, _), slurm_id in zip(submissions, ids) for d in chosen}
+        return {job.id: by_dir[self.remote(job.job_dir)] for job in jobs}
+
+    def _reset_remote(self, invocation: Invocation, jobs: Sequence[Job]) -> None:
+        """:func:`reset_job` on the cluster: its markers go, its request statistics are forgotten."""
+        metrics = {f"{self.remote(j.job_dir)}/{ARTIFACTS_DIR}/{EVAL_FACTORY_METRICS}": j for j in jobs}
+        with tempfile.TemporaryDirectory() as staging:
+            fetched = self.transport.fetch(
+                {path: Path(staging) / Path(job.job_dir).name / ARTIFACTS_DIR / EVAL_FACTORY_METRICS
+                 for path, job in metrics.items()}
+            )  # fmt: skip
+            for path in fetched:
+                reset_job(Path(staging) / Path(metrics[path].job_dir).name)  # rewrites the metrics file
+            names = (*_MARKERS, JOB_PID, CURRENT_FILE, f"{ARTIFACTS_DIR}/{REQUESTS_FILE}",
+                     f"{ARTIFACTS_DIR}/response_stats_cache")  # fmt: skip
+            stale = [f"{self.remote(j.job_dir)}/{name}" for j in jobs for name in names]
+            code, _, err = self.transport.run(["rm", "-rf", "--", *stale])
+            if code != 0:
+                raise SchedulingError(f"cannot reset the jobs on the cluster: {' '.join(err.split())}")
+            if fetched:
+                self.transport.put_tree(Path(staging), self.remote(invocation.output_dir))

@@ -4,10 +4,15 @@ The deployment type gives a backend-neutral :class:`EndpointSpec`; this provider
 for the cluster's container runtime. The sbatch script (:mod:`nel_executor_slurm.sbatch`) runs
 that line once per job, waits for the health path and tears it down when the job ends; jobs
 reach the server on their own node.
+
+With ``num_instances`` above 1, each instance is an ``srun`` step on its own share of the job's
+nodes (``num_nodes / num_instances``, from ``--relative``), and haproxy on the job's first node
+balances them (``proxy``, NeMo Evaluator Launcher's keys): the jobs reach the proxy's port.
 """
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from collections.abc import Sequence
 from typing import ClassVar
@@ -23,6 +28,8 @@ from nel_core.ports.capabilities import Capability
 from nel_core.ports.container_runtime import ContainerRuntime
 from nel_core.ports.endpoint_provider import EndpointProvider
 from nel_core.services.materialize import DEPLOYMENT_SECRETS_FILE
+from nel_executor_slurm.config import SlurmProxy
+from nel_executor_slurm.runtimes import PyxisRuntime
 
 __all__ = ["SlurmServer"]
 
@@ -49,12 +56,23 @@ class SlurmServer(EndpointProvider):
         readiness_timeout: float | None,
         mounts: Sequence[Mount] = (),
         path_lines: Sequence[str] = (),
+        instances: int = 1,
+        nodes_per_instance: int = 1,
+        proxy: SlurmProxy | None = None,
     ) -> None:
         self._plan = plan
         self.runtime = runtime
         self.readiness_timeout = readiness_timeout
         self.mounts = list(mounts)
         self.path_lines = list(path_lines)
+        self.instances = instances
+        self.nodes_per_instance = nodes_per_instance
+        self.proxy = proxy or SlurmProxy()
+
+    @property
+    def proxy_port(self) -> int | None:
+        """The port the jobs reach when several instances sit behind the proxy (None: one instance)."""
+        return int(self.proxy.config.get("haproxy_port", 5009)) if self.instances > 1 else None
 
     def plan(self, config: RunConfig, deployment: DeploymentConfig) -> EndpointSpec | None:
         spec = self._plan(config, deployment)
@@ -76,6 +94,8 @@ class SlurmServer(EndpointProvider):
     def endpoint(self, config: RunConfig, spec: EndpointSpec | None) -> Endpoint:
         if spec is None:
             raise EndpointError("the Slurm server provider needs a planned server")
+        if self.proxy_port is not None:  # the jobs reach the proxy, on their own node
+            return local_endpoint(attrs.evolve(spec, port=self.proxy_port))
         return local_endpoint(spec)  # the jobs run on the server's node
 
     def container(self, spec: EndpointSpec) -> ContainerSpec:
@@ -84,7 +104,38 @@ class SlurmServer(EndpointProvider):
 
     def render(self, spec: EndpointSpec) -> str:
         """The server's line, run from the invocation's folder: it alone reads ``deployment.env``."""
+        return self._render(spec, self.runtime)
+
+    def _render(self, spec: EndpointSpec, runtime: ContainerRuntime) -> str:
         secrets = f"[ -f {DEPLOYMENT_SECRETS_FILE} ] && {{ set -a; . ./{DEPLOYMENT_SECRETS_FILE}; set +a; }}; "
         if spec.image is None:
             return secrets + "".join(f"{line}; " for line in self.path_lines) + spec.command
-        return secrets + "exec " + shlex.join(self.runtime.render(self.container(spec)))
+        return secrets + "exec " + shlex.join(runtime.render(self.container(spec)))
+
+    def render_instances(self, spec: EndpointSpec) -> list[str]:
+        """One line per instance, each an ``srun`` step on its own nodes (one instance: :meth:`render`)."""
+        if self.instances == 1:
+            return [self.render(spec)]
+        lines = []
+        k = self.nodes_per_instance
+        for index in range(self.instances):
+            placement = (f"--nodes={k}", f"--relative={index * k}")
+            if isinstance(self.runtime, PyxisRuntime):  # the container step itself spans the nodes
+                runtime = PyxisRuntime(mount_home=self.runtime.mount_home, srun_args=(*placement, f"--ntasks={k}"))
+                lines.append(self._render(spec, runtime))
+            else:
+                inner = self._render(spec, self.runtime)
+                lines.append("exec " + shlex.join(["srun", "--overlap", *placement, "--ntasks=1", "bash", "-c", inner]))
+        return lines
+
+    def render_proxy(self, config_file: str) -> str:
+        """haproxy with ``config_file``: in ``proxy.image`` through the runtime, or the node's own haproxy."""
+        if self.runtime.name == "none":
+            return "exec " + shlex.join(["haproxy", "-f", config_file])
+        folder = posixpath.dirname(config_file)
+        container = ContainerSpec(
+            image=self.proxy.image,
+            command=["haproxy", "-f", f"/nel-proxy/{posixpath.basename(config_file)}"],
+            mounts=[Mount(source=folder, target="/nel-proxy", read_only=True)],
+        )
+        return "exec " + shlex.join(self.runtime.render(container))
