@@ -163,6 +163,7 @@ _IMPORTS_PROBE = textwrap.dedent(
         ("ls", "task", "simple_evals.mmlu_pro"),
         ("ls", "runs"),
         ("version",),
+        ("report", "--help"),
     ],
     ids=lambda args: " ".join(args),
 )

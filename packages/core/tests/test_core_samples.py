@@ -134,7 +134,7 @@ def test_keep_samples_writes_the_derived_file_once_and_never_over_a_harness_file
     own = tmp_path / "own"
     shutil.copytree(CACHE_FIXTURE, own)
     write_samples(own / SAMPLES_FILE, [Sample(id="x", score=1.0)])
-    old = os.stat(own / SAMPLES_FILE).st_mtime - 100
+    old = os.stat(own / "cache" / "responses" / "cache.db").st_mtime - 100
     os.utime(own / SAMPLES_FILE, (old, old))  # older than the cache: still the harness's word
     assert keep_samples(own) is False
     assert [s.id for s in read_samples(own).samples] == ["x"]
@@ -144,7 +144,7 @@ def test_a_derived_file_older_than_the_cache_is_derived_again(tmp_path: Path) ->
     """A job re-run in place (its cache newer than the derived file) is read from the cache again."""
     artifacts = _copy_cache(tmp_path)
     write_samples(artifacts / SAMPLES_FILE, [Sample(id="stale")], derived=True)
-    old = os.stat(artifacts / SAMPLES_FILE).st_mtime - 100
+    old = os.stat(artifacts / "cache" / "responses" / "cache.db").st_mtime - 100
     os.utime(artifacts / SAMPLES_FILE, (old, old))
     assert len(read_samples(artifacts).samples) == 9
     assert keep_samples(artifacts) is True

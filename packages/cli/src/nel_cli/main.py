@@ -168,6 +168,29 @@ def export(
 
 
 @app.command(cls=NelCommand)
+def report(
+    ids: Optional[list[str]] = typer.Argument(
+        None, metavar="ID", help="Invocation or job ids, or folders of runs (the latest run when none)."
+    ),
+    output: Optional[str] = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="Where to write (default report.html; stdout for md and json)."
+    ),
+    output_format: str = typer.Option("html", "--format", "-f", metavar="FORMAT", help="html, md or json."),
+    job_dirs: Optional[list[str]] = typer.Option(
+        None, "--job-dirs", metavar="DIR", help="A folder of an invocation or a job, from any executor (repeatable)."
+    ),
+    samples: bool = typer.Option(True, "--samples/--no-samples", help="Include the samples (HTML, JSON)."),
+    max_text: int = typer.Option(
+        2000, "--max-text", metavar="N", help="Cut each prompt, response and expected answer to N characters."
+    ),
+) -> None:
+    """Report on runs side by side: scores with intervals, charts, failures, samples."""
+    from nel_cli.commands.report import report_command
+
+    report_command(ids or [], output, output_format, job_dirs or [], samples, max_text)
+
+
+@app.command(cls=NelCommand)
 def version() -> None:
     """Print the version of NEL and of its installed adapters."""
     from nel_cli.commands.ls import version_command

@@ -96,34 +96,39 @@ def prompt_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# The readers below run once per field of every sample of a report (tens of thousands): they test
+# the common case (the right type) first.
+
+
 def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
+    if value is None or type(value) is str:
+        return value
+    return str(value)
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int or kind is bool:
         return float(value)
     return None
 
 
 def _count(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return None
+    return value if type(value) is int and value >= 0 else None
 
 
 def _tokens(value: Any) -> TokenCounts | None:
+    if value is None:
+        return None
     if isinstance(value, Mapping):
-        counts = TokenCounts(
-            prompt=_count(value.get("prompt")),
-            completion=_count(value.get("completion")),
-            total=_count(value.get("total")),
-        )
-        return None if counts == TokenCounts() else counts
+        prompt = _count(value.get("prompt"))
+        completion = _count(value.get("completion"))
+        total = _count(value.get("total"))
+        if prompt is None and completion is None and total is None:
+            return None
+        return TokenCounts(prompt=prompt, completion=completion, total=total)
     total = _count(value)
     return TokenCounts(total=total) if total is not None else None
 
@@ -131,9 +136,11 @@ def _tokens(value: Any) -> TokenCounts | None:
 def _expected(value: Any) -> list[str]:
     if value is None:
         return []
-    if isinstance(value, (list, tuple)):
-        return [item if isinstance(item, str) else str(item) for item in value]
-    return [value if isinstance(value, str) else str(value)]
+    if type(value) is list:
+        return [item if type(item) is str else str(item) for item in value]
+    if isinstance(value, tuple):
+        return [str(item) for item in value]
+    return [value if type(value) is str else str(value)]
 
 
 def sample_from_record(record: Mapping[str, Any]) -> Sample | None:
@@ -142,24 +149,24 @@ def sample_from_record(record: Mapping[str, Any]) -> Sample | None:
     Tolerant: a field of the wrong type is dropped, never fatal. A score outside [0, 1] is kept
     (a harness may score differently) but a boolean becomes 1.0 or 0.0.
     """
-    raw_id = record.get("id")
+    get = record.get
+    raw_id = get("id")
     if raw_id is None or isinstance(raw_id, (dict, list)):
         return None
-    error = _text(record.get("error"))
-    status = _count(record.get("error_status"))
+    error = _text(get("error"))
     return Sample(
-        id=str(raw_id),
-        task=_text(record.get("task")) or "",
-        subset=_text(record.get("subset")) or "",
-        prompt=_text(record.get("prompt")),
-        prompt_hash=_text(record.get("prompt_hash")),
-        expected=_expected(record.get("expected")),
-        response=_text(record.get("response")),
-        score=None if error is not None else _number(record.get("score")),
-        latency_s=_number(record.get("latency_s")),
-        tokens=_tokens(record.get("tokens")),
+        id=raw_id if type(raw_id) is str else str(raw_id),
+        task=_text(get("task")) or "",
+        subset=_text(get("subset")) or "",
+        prompt=_text(get("prompt")),
+        prompt_hash=_text(get("prompt_hash")),
+        expected=_expected(get("expected")),
+        response=_text(get("response")),
+        score=None if error is not None else _number(get("score")),
+        latency_s=_number(get("latency_s")),
+        tokens=_tokens(get("tokens")),
         error=error,
-        error_status=status,
+        error_status=_count(get("error_status")),
     )
 
 

@@ -15,7 +15,7 @@ from nel_core.models.domain import Invocation, Job, JobState, StateReport
 from nel_core.models.results import RequestStats
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
-from nel_core.results import keep_samples
+from nel_core.results._read import keep_samples
 
 __all__ = [
     "REQUEST_KEYS",
