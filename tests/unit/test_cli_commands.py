@@ -164,6 +164,7 @@ _IMPORTS_PROBE = textwrap.dedent(
         ("ls", "runs"),
         ("version",),
         ("report", "--help"),
+        ("compare", "--help"),
     ],
     ids=lambda args: " ".join(args),
 )

@@ -191,6 +191,20 @@ def report(
 
 
 @app.command(cls=NelCommand)
+def compare(
+    base: str = typer.Argument(..., metavar="BASE", help="The base run: an invocation or job id, or a folder."),
+    candidate: str = typer.Argument(..., metavar="CANDIDATE", help="The run to judge against it."),
+    output_format: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text, md or json."),
+    confidence: float = typer.Option(0.95, "--confidence", metavar="LEVEL", help="Of the intervals and tests."),
+    flips: int = typer.Option(20, "--flips", metavar="N", help="List at most N flipped samples each way per task."),
+) -> None:
+    """Compare two runs: per sample where both kept scored samples (McNemar), else by score."""
+    from nel_cli.commands.compare import compare_command
+
+    compare_command(base, candidate, output_format, confidence, flips)
+
+
+@app.command(cls=NelCommand)
 def version() -> None:
     """Print the version of NEL and of its installed adapters."""
     from nel_cli.commands.ls import version_command

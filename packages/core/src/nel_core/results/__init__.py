@@ -4,6 +4,18 @@ Standard library only (with attrs): usable on invocations from the store or on p
 directories copied from any executor.
 """
 
+from nel_core.results._compare import (
+    IMPROVED,
+    NO_CHANGE,
+    REGRESSED,
+    AggregateDelta,
+    Comparison,
+    Flip,
+    PairedDelta,
+    compare_runs,
+    jobs_by_task,
+    primary_score,
+)
 from nel_core.results._evaluator import evaluator_samples
 from nel_core.results._read import LEGACY_NEL_BENCH_SAMPLES, SampleSet, keep_samples, read_samples, write_samples
 from nel_core.results._report import REPORT_VERSION, SAMPLE_COLUMNS, report_document
@@ -11,17 +23,27 @@ from nel_core.results._runs import JobView, RunView, load_run_dirs, run_view
 from nel_core.results._sample import Sample, TokenCounts, prompt_hash, sample_from_record, sample_record
 
 __all__ = [
+    "IMPROVED",
     "LEGACY_NEL_BENCH_SAMPLES",
+    "NO_CHANGE",
+    "REGRESSED",
     "REPORT_VERSION",
     "SAMPLE_COLUMNS",
+    "AggregateDelta",
+    "Comparison",
+    "Flip",
     "JobView",
+    "PairedDelta",
     "RunView",
     "Sample",
     "SampleSet",
     "TokenCounts",
+    "compare_runs",
     "evaluator_samples",
+    "jobs_by_task",
     "keep_samples",
     "load_run_dirs",
+    "primary_score",
     "prompt_hash",
     "read_samples",
     "report_document",

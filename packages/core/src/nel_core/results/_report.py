@@ -32,7 +32,7 @@ from nel_core.models.domain import JobState
 from nel_core.models.results import Score
 from nel_core.results._read import SampleSet
 from nel_core.results._runs import JobView, RunView
-from nel_core.results._stats import normal_interval, wilson_interval
+from nel_core.results.stats import normal_interval, wilson_interval
 
 __all__ = ["REPORT_VERSION", "SAMPLE_COLUMNS", "report_document"]
 

@@ -6,6 +6,10 @@
   (continued fraction, as in Numerical Recipes), refined by bisection.
 - :func:`mean_interval`: mean of values with its t confidence interval (a paired delta is the
   mean of the per-sample differences).
+- :func:`paired_binary_interval`: the paired delta of 0/1 scores with the interval that is the
+  exact dual of McNemar's test: Clopper-Pearson's interval of the share of improvements among
+  the discordant pairs, scaled by their share of all pairs (conditional on their number).
+- :func:`clopper_pearson` and :func:`beta_quantile`: the exact interval of a proportion.
 - :func:`normal_interval` and :func:`z_test`: an estimate with a standard error (aggregate
   scores, where no samples are paired).
 - :func:`wilson_interval`: the interval of a proportion.
@@ -19,9 +23,12 @@ from statistics import NormalDist
 
 __all__ = [
     "Interval",
+    "beta_quantile",
+    "clopper_pearson",
     "mcnemar_exact",
     "mean_interval",
     "normal_interval",
+    "paired_binary_interval",
     "regularized_beta",
     "t_cdf",
     "t_quantile",
@@ -106,6 +113,66 @@ def t_quantile(p: float, df: float) -> float:
         if high - low < 1e-12 * max(1.0, high):
             break
     return (low + high) / 2.0
+
+
+def beta_quantile(p: float, a: float, b: float) -> float:
+    """The ``p`` quantile of the Beta(a, b) distribution (bisection on :func:`regularized_beta`).
+
+    Raises:
+        ValueError: ``p`` is not in [0, 1] or a shape is not positive.
+    """
+    if not 0.0 <= p <= 1.0 or a <= 0 or b <= 0:
+        raise ValueError(f"beta quantile needs 0 <= p <= 1 and a, b > 0 (got p={p}, a={a}, b={b})")
+    low, high = 0.0, 1.0
+    for _ in range(200):
+        mid = (low + high) / 2.0
+        if regularized_beta(a, b, mid) < p:
+            low = mid
+        else:
+            high = mid
+        if high - low < 1e-15:
+            break
+    return (low + high) / 2.0
+
+
+def clopper_pearson(successes: int, n: int, confidence: float = 0.95) -> Interval:
+    """The proportion ``successes / n`` with its exact (Clopper-Pearson) interval.
+
+    Raises:
+        ValueError: ``n`` is not positive or ``successes`` is outside [0, n].
+    """
+    if n <= 0 or not 0 <= successes <= n:
+        raise ValueError(f"a proportion needs 0 <= successes <= n, n > 0 (got {successes}/{n})")
+    alpha = 1.0 - confidence
+    low = 0.0 if successes == 0 else beta_quantile(alpha / 2.0, successes, n - successes + 1)
+    high = 1.0 if successes == n else beta_quantile(1.0 - alpha / 2.0, successes + 1, n - successes)
+    return successes / n, low, high
+
+
+def paired_binary_interval(worse: int, better: int, n: int, confidence: float = 0.95) -> Interval:
+    """The paired delta of 0/1 scores, ``(better - worse) / n``, with McNemar's dual interval.
+
+    Args:
+        worse: Pairs right in the base and wrong in the candidate.
+        better: Pairs wrong in the base and right in the candidate.
+        n: All pairs.
+        confidence: The interval's confidence.
+
+    Without a discordant pair the delta is 0 and so is its interval (conditional on there being
+    none). The interval excludes 0 exactly when :func:`mcnemar_exact` is below 1 - confidence.
+
+    Raises:
+        ValueError: the counts do not fit in ``n`` pairs.
+    """
+    discordant = worse + better
+    if n <= 0 or worse < 0 or better < 0 or discordant > n:
+        raise ValueError(f"paired counts need 0 <= worse + better <= n, n > 0 (got {worse}, {better}, {n})")
+    delta = (better - worse) / n
+    if discordant == 0:
+        return delta, delta, delta
+    _, low, high = clopper_pearson(better, discordant, confidence)
+    share = discordant / n
+    return delta, share * (2.0 * low - 1.0), share * (2.0 * high - 1.0)
 
 
 def mcnemar_exact(b: int, c: int) -> float:
