@@ -44,7 +44,8 @@ SHELLS = ["packages/executor-slurm", "packages/executor-lepton"] + [
 PACKAGES = [CORE, CLI, LOCAL, HARNESS, *SHELLS]
 #: Test-only distributions: plugins installed as a user installs one (tests/unit uses them).
 TEST_PLUGINS = ["tests/fake_executor_plugin", "tests/plugin_example"]
-TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95"]
+# SciPy only checks NEL's own statistics (nel_core.results.stats), which never import it.
+TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95", "scipy>=1.11"]
 # nemo-evaluator is also what types the harness (from its sources).
 TYPE_TOOLS = ["mypy>=1.10", "types-PyYAML", "types-docker"]
 TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1"}

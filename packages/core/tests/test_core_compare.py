@@ -10,7 +10,6 @@ from nel_core.results import IMPROVED, NO_CHANGE, REGRESSED, RunView, compare_ru
 from nel_core.results.stats import mcnemar_exact
 from nel_core.testing import ERROR, write_run
 
-
 Outcomes = dict[str, list[float | None]]
 
 
