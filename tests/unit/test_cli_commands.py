@@ -165,6 +165,7 @@ _IMPORTS_PROBE = textwrap.dedent(
         ("version",),
         ("report", "--help"),
         ("compare", "--help"),
+        ("gate", "--help"),
     ],
     ids=lambda args: " ".join(args),
 )

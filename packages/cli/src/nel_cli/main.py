@@ -205,6 +205,22 @@ def compare(
 
 
 @app.command(cls=NelCommand)
+def gate(
+    base: str = typer.Argument(..., metavar="BASE", help="The base run: an invocation or job id, or a folder."),
+    candidate: str = typer.Argument(..., metavar="CANDIDATE", help="The run to release or not."),
+    policy: Optional[str] = typer.Option(None, "--policy", "-p", metavar="FILE", help="The release policy (YAML)."),
+    output_format: str = typer.Option("md", "--format", "-f", metavar="FORMAT", help="md or json."),
+    summary: Optional[str] = typer.Option(
+        None, "--summary", metavar="FILE", help="Also append the Markdown summary to FILE (a CI job summary)."
+    ),
+) -> None:
+    """Judge a candidate run against a base run by a release policy: exit 0 GO, 1 NO-GO, 2 INCONCLUSIVE."""
+    from nel_cli.commands.gate import gate_command
+
+    raise typer.Exit(gate_command(policy, base, candidate, output_format, summary))
+
+
+@app.command(cls=NelCommand)
 def version() -> None:
     """Print the version of NEL and of its installed adapters."""
     from nel_cli.commands.ls import version_command
@@ -267,6 +283,8 @@ def _usage_or_crash(exc: Exception) -> None:
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             typer.echo(f"hint: see '{ctx.command_path} --help'", err=True)
+            if ctx.info_name == "gate":  # 2 is gate's INCONCLUSIVE: a gate that cannot judge exits 3
+                code = 3
         sys.exit(code)
     if _state["verbose"]:
         raise exc

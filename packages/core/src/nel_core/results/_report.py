@@ -34,7 +34,7 @@ from nel_core.results._read import SampleSet
 from nel_core.results._runs import JobView, RunView
 from nel_core.results.stats import normal_interval, wilson_interval
 
-__all__ = ["REPORT_VERSION", "SAMPLE_COLUMNS", "report_document"]
+__all__ = ["REPORT_VERSION", "SAMPLE_COLUMNS", "report_document", "score_interval"]
 
 REPORT_VERSION = 1
 #: The columns of a sample row in the document's ``samples``.
@@ -62,23 +62,32 @@ def _proportion(value: float, count: int, stddev: float | None) -> bool:
     return min(abs(stddev - population), abs(stddev - sample)) < 1e-3
 
 
-def _score(score: Score, confidence: float) -> dict[str, Any]:
-    """A score with its interval: Wilson's for a proportion, value ± z x stderr otherwise."""
+def score_interval(score: Score, confidence: float = 0.95) -> tuple[float, float] | None:
+    """A score's interval: Wilson's for a proportion, value ± z x stderr otherwise (None without)."""
+    if not math.isfinite(score.value):
+        return None
     stderr, stddev = _real(score.stats.get("stderr")), _real(score.stats.get("stddev"))
     count = score.stats.get("count")
-    count = count if isinstance(count, int) and not isinstance(count, bool) else None
-    value = score.value if math.isfinite(score.value) else None
-    entry: dict[str, Any] = {"key": score.key, "value": value, "stderr": stderr, "count": count}
-    low = high = None
-    if value is None:
-        pass
-    elif count and _proportion(score.value, count, stddev):
+    if isinstance(count, int) and not isinstance(count, bool) and count and _proportion(score.value, count, stddev):
         _, low, high = wilson_interval(round(score.value * count), count, confidence)
-    elif stderr is not None:
+        return low, high
+    if stderr is not None:
         _, low, high = normal_interval(score.value, stderr, confidence)
-    entry["low"] = None if low is None else round(low, 6)
-    entry["high"] = None if high is None else round(high, 6)
-    return entry
+        return low, high
+    return None
+
+
+def _score(score: Score, confidence: float) -> dict[str, Any]:
+    count = score.stats.get("count")
+    interval = score_interval(score, confidence)
+    return {
+        "key": score.key,
+        "value": score.value if math.isfinite(score.value) else None,
+        "stderr": _real(score.stats.get("stderr")),
+        "count": count if isinstance(count, int) and not isinstance(count, bool) else None,
+        "low": None if interval is None else round(interval[0], 6),
+        "high": None if interval is None else round(interval[1], 6),
+    }
 
 
 def _evaluator_tokens(job: JobView) -> int | None:
