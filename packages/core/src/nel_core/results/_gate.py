@@ -180,7 +180,7 @@ def _drop_check(head: Check, rule: str, allowed: float, gain: Gain, values: tupl
     elif high is None or high < -allowed:
         outcome = FAIL
         reason = f"dropped {-value:.3f}, beyond the allowed {allowed:.3f}"
-        reason += f" (so does the interval {span})" if span else ""
+        reason += f" (its whole interval {span} is below {-allowed:+.3f})" if span else " (no interval)"
     else:
         outcome = UNSURE
         reason = f"dropped {-value:.3f}, beyond the allowed {allowed:.3f}, but the interval {span} reaches it"
