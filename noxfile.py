@@ -181,12 +181,13 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def benchmarks(session: nox.Session) -> None:
-    """Speed of NEL against NeMo Evaluator Launcher 0.2.6, and of the local executor (tables of medians).
+    """Speed of NEL against NeMo Evaluator Launcher 0.2.6, of `nel report`, and of the local executor (tables).
 
     The local-executor part needs the model server of `scripts/infra.sh start llm` (NEL_TEST_LLM_URL).
     """
     _nel_environment(session)
     session.run("python", "benchmarks/run.py", *session.posargs, env=TEST_ENV)
+    session.run("python", "benchmarks/report.py", env=TEST_ENV)
     if os.environ.get("NEL_TEST_LLM_URL"):
         session.run("python", "benchmarks/local.py", env=TEST_ENV)
     else:

@@ -107,7 +107,7 @@ def main() -> int:
     print(f"{'case':<{width}}  {'median':>8}  {'':4}  notes")
     print("-" * (width + 40))
     for name, value, verdict, notes in rows:
-        print(f"{name:<{width}}  {value:>8}  {verdict:4}  {notes}")
+        print(f"{name:<{width}}  {value:>8}  {verdict:4}  {notes}".rstrip())
     print(f"\n{args.repeat} timed runs each after one warm-up; {samples:,} samples in the large invocation.")
     return 0
 
