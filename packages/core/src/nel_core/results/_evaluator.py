@@ -24,6 +24,7 @@ import http
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,10 @@ def _rows(db: Path) -> Iterator[tuple[str, Any]]:
     if not db.is_file():
         return
     try:
-        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
+            rows = connection.execute("SELECT key, value, filename FROM Cache ORDER BY rowid").fetchall()
     except sqlite3.Error:
         return
-    try:
-        rows = connection.execute("SELECT key, value, filename FROM Cache ORDER BY rowid").fetchall()
-    except sqlite3.Error:
-        rows = []
-    finally:
-        connection.close()
     for key, value, filename in rows:
         decoded = _decode(value, db.parent / filename if filename else None)
         if decoded is not None:
