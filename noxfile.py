@@ -46,7 +46,8 @@ SHELLS = ["packages/executor-slurm", "packages/executor-lepton"] + [
 PACKAGES = [CORE, CLI, LOCAL, HARNESS, SSH, *SHELLS]
 #: Test-only distributions: plugins installed as a user installs one (tests/unit uses them).
 TEST_PLUGINS = ["tests/fake_executor_plugin", "tests/plugin_example"]
-TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95"]
+# SciPy only checks NEL's own statistics (nel_core.results.stats), which never import it.
+TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95", "scipy>=1.11"]
 # nemo-evaluator is also what types the harness (from its sources).
 TYPE_TOOLS = ["mypy>=1.10", "types-PyYAML", "types-docker", "types-paramiko"]
 TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -182,12 +183,13 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def benchmarks(session: nox.Session) -> None:
-    """Speed of NEL against NeMo Evaluator Launcher 0.2.6, and of the local executor (tables of medians).
+    """Speed of NEL against NeMo Evaluator Launcher 0.2.6, of `nel report`, and of the local executor (tables).
 
     The local-executor part needs the model server of `scripts/infra.sh start llm` (NEL_TEST_LLM_URL).
     """
     _nel_environment(session)
     session.run("python", "benchmarks/run.py", *session.posargs, env=TEST_ENV)
+    session.run("python", "benchmarks/report.py", env=TEST_ENV)
     if os.environ.get("NEL_TEST_LLM_URL"):
         session.run("python", "benchmarks/local.py", env=TEST_ENV)
     else:

@@ -16,6 +16,7 @@
 #   llm      llama-cpp-python's OpenAI-compatible server, gemma-3-270m on 127.0.0.1:$NEL_LLM_PORT
 #   slurm    munge + MariaDB + slurmdbd + slurmctld + slurmd, one node "localhost", partition "debug"
 #   sshd     OpenSSH on 127.0.0.1:$NEL_SSH_PORT, key login for root and the unprivileged user "tester"
+#   browser  Debian's headless-capable `chromium` (no daemon): the report tests open NEL's HTML in it
 #
 # Containers reach host services only with host networking (`--network host`, network_mode="host"):
 # nothing here creates a bridge or touches iptables.
@@ -53,8 +54,8 @@ SLURMDBD_CONF=/etc/slurm/slurmdbd.conf
 MYSQL_SOCK=$S/slurm/mysqld/mysqld.sock  # in a dir the mysql user owns
 SSH_DIR=$S/ssh
 TEST_USER=tester
-ALL=(docker podman pyimage llm slurm sshd)
-DEFAULT=(docker podman llm slurm sshd)
+ALL=(docker podman pyimage llm slurm sshd browser)
+DEFAULT=(docker podman llm slurm sshd browser)
 BOOT=$(cat /proc/sys/kernel/random/boot_id)
 
 # ---------------------------------------------------------------- helpers
@@ -219,6 +220,7 @@ install_cluster_venv() {
 }
 install_sshd() { apt_ensure openssh-server; }
 install_pyimage() { apt_ensure debootstrap; build_pyimage_tar; }
+install_browser() { apt_ensure chromium; }
 
 llm_installed() {
   "$LLM_VENV/bin/python" - <<'EOF' 2>/dev/null
@@ -650,6 +652,15 @@ env_sshd() {
   echo "export NEL_TEST_SSH_KNOWN_HOSTS=$SSH_DIR/known_hosts"
 }
 
+# ---------------------------------------------------------------- browser (a program, no daemon)
+start_browser() { :; }
+stop_browser() { :; }
+env_browser() {
+  local bin
+  bin=$(command -v chromium) || return 0
+  echo "export NEL_TEST_CHROMIUM=$bin"
+}
+
 # ---------------------------------------------------------------- status
 component_up() {
   case $1 in
@@ -659,6 +670,7 @@ component_up() {
     llm) llm_ok ;;
     slurm) slurm_ok ;;
     sshd) running sshd && port_open "$SSH_PORT" ;;
+    browser) command -v chromium >/dev/null ;;
   esac
 }
 

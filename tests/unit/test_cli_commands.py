@@ -163,6 +163,9 @@ _IMPORTS_PROBE = textwrap.dedent(
         ("ls", "task", "simple_evals.mmlu_pro"),
         ("ls", "runs"),
         ("version",),
+        ("report", "--help"),
+        ("compare", "--help"),
+        ("gate", "--help"),
     ],
     ids=lambda args: " ".join(args),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nel_core.errors import SchedulingError
+from nel_core.layout import SAMPLES_FILE
 from nel_core.models.domain import Invocation, Job, JobState, StateReport
 from nel_core.services.stages import EXIT, KILLED, PRE_START, Markers, combine, read_markers
 from nel_core.services.status import refresh
@@ -253,3 +255,16 @@ def test_refresh_without_change_writes_nothing(tmp_path: Path) -> None:
 
     assert refresh(store, executor_for, [(invocation, jobs)]) == jobs
     assert [attrs.asdict(j) for j in store.jobs(invocation.id)] == [attrs.asdict(j) for j in jobs]
+
+
+def test_a_job_that_ends_keeps_the_proxy_requests_as_its_samples(tmp_path: Path) -> None:
+    """When refresh learns that a job ended, nemo-evaluator's cached requests become its samples.jsonl."""
+    store, invocation, jobs = _recorded(tmp_path, [JobState.RUNNING])
+    artifacts = Path(jobs[0].job_dir) / "artifacts"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "evaluator-cache", artifacts, dirs_exist_ok=True)
+    (Path(jobs[0].job_dir) / EXIT).write_text("0\n")
+    write_results(artifacts, "t", {"accuracy": 1.0})
+    executor = FakeExecutor(FakeExecutionConfig(output_dir=str(tmp_path)), home=tmp_path, backend=FakeBackend())
+    refresh(store, lambda _: executor, [(invocation, jobs)])
+    lines = (artifacts / SAMPLES_FILE).read_text().splitlines()
+    assert len(lines) == 9 and all('"derived": "cache"' in line for line in lines)

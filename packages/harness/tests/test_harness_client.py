@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from core_evals.nel_bench.client import EndpointConfig, RequestFailedError, complete, resolve_url
+from core_evals.nel_bench.client import (
+    EndpointConfig,
+    RequestFailedError,
+    complete,
+    request,
+    resolve_url,
+)
 from core_evals.nel_bench.prompts import COMPLETION_STOP, Prompt, build_prompt, truncate_completion
 from core_evals.nel_bench.tasks import load_dataset
 from nel_harness_stub import openai_answer
@@ -53,6 +59,18 @@ def test_truncate_completion_cuts_at_the_first_stop() -> None:
 
 def _config(url: str, endpoint_type: str = "chat", **kwargs: object) -> EndpointConfig:
     return EndpointConfig(url=url, model_id="m", endpoint_type=endpoint_type, timeout=5, **kwargs)  # type: ignore[arg-type]
+
+
+def test_request_returns_the_token_usage_the_server_reports(stub_server) -> None:
+    """The answer's usage comes back as prompt/completion/total tokens; without one, None."""
+    usage = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+    server = stub_server(
+        lambda path, headers, body: (200, {**openai_answer(body, "x"), "usage": usage})
+    )
+    answer = request(_config(server.base_url), Prompt(messages=()))
+    assert answer.text == "x" and answer.usage == {"prompt": 5, "completion": 2, "total": 7}
+    bare = stub_server(lambda path, headers, body: (200, openai_answer(body, "y")))
+    assert request(_config(bare.base_url), Prompt(messages=())).usage is None
 
 
 def test_chat_request_carries_model_sampling_params_and_key(stub_server) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from pathlib import Path
@@ -48,12 +49,36 @@ def test_a_perfect_model_scores_one_on_every_task(
 
 
 def test_samples_file_records_each_answer(stub_server, tmp_path: Path) -> None:
-    """One JSON line per sample, in dataset order, with response and score."""
-    server = stub_server(lambda path, headers, body: (200, openai_answer(body, "42")))
+    """One JSON line per sample in dataset order, in NEL's format (prompt, score, tokens...)."""
+
+    def answer(path: str, headers: dict, body: dict) -> tuple[int, dict]:
+        usage = {"prompt_tokens": 11, "completion_tokens": 1, "total_tokens": 12}
+        return 200, {**openai_answer(body, "73"), "usage": usage}
+
+    server = stub_server(answer)
     main(_argv(server.base_url, tmp_path, "arithmetic", "chat", "--limit-samples", "3"))
     lines = [json.loads(line) for line in (tmp_path / SAMPLES_FILE).read_text().splitlines()]
     assert [line["id"] for line in lines] == ["arith-001", "arith-002", "arith-003"]
-    assert all(line["response"] == "42" and line["error"] is None for line in lines)
+    first = lines[0]
+    assert first["task"] == "arithmetic" and first["expected"] == ["73"]
+    assert first["prompt"].startswith("What is 49 + 24?")
+    assert first["prompt_hash"] == hashlib.sha256(first["prompt"].encode()).hexdigest()
+    assert [line["score"] for line in lines] == [1.0, 0.0, 0.0]
+    assert first["tokens"] == {"prompt": 11, "completion": 1, "total": 12}
+    assert all(line["response"] == "73" and line["error"] is None for line in lines)
+    assert all(isinstance(line["latency_s"], float) for line in lines)
+
+
+def test_a_failed_request_is_a_sample_with_an_error_and_no_score(
+    stub_server, tmp_path: Path
+) -> None:
+    """A failed request is written with its error and status and no score (not a wrong answer)."""
+    server = stub_server(lambda path, headers, body: (503, {"error": "overloaded"}))
+    extra = ["--limit-samples", "1", "--max-retries", "0"]
+    main(_argv(server.base_url, tmp_path, "capitals", "chat", *extra))
+    (line,) = [json.loads(text) for text in (tmp_path / SAMPLES_FILE).read_text().splitlines()]
+    assert line["score"] is None and line["response"] is None and line["tokens"] is None
+    assert "HTTP 503" in line["error"] and line["error_status"] == 503
 
 
 def test_sampling_params_and_api_key_reach_the_endpoint(

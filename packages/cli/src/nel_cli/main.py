@@ -168,6 +168,59 @@ def export(
 
 
 @app.command(cls=NelCommand)
+def report(
+    ids: Optional[list[str]] = typer.Argument(
+        None, metavar="ID", help="Invocation or job ids, or folders of runs (the latest run when none)."
+    ),
+    output: Optional[str] = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="Where to write (default report.html; stdout for md and json)."
+    ),
+    output_format: str = typer.Option("html", "--format", "-f", metavar="FORMAT", help="html, md or json."),
+    job_dirs: Optional[list[str]] = typer.Option(
+        None, "--job-dirs", metavar="DIR", help="A folder of an invocation or a job, from any executor (repeatable)."
+    ),
+    samples: bool = typer.Option(True, "--samples/--no-samples", help="Include the samples (HTML, JSON)."),
+    max_text: int = typer.Option(
+        2000, "--max-text", metavar="N", help="Cut each prompt, response and expected answer to N characters."
+    ),
+) -> None:
+    """Report on runs side by side: scores with intervals, charts, failures, samples."""
+    from nel_cli.commands.report import report_command
+
+    report_command(ids or [], output, output_format, job_dirs or [], samples, max_text)
+
+
+@app.command(cls=NelCommand)
+def compare(
+    base: str = typer.Argument(..., metavar="BASE", help="The base run: an invocation or job id, or a folder."),
+    candidate: str = typer.Argument(..., metavar="CANDIDATE", help="The run to judge against it."),
+    output_format: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text, md or json."),
+    confidence: float = typer.Option(0.95, "--confidence", metavar="LEVEL", help="Of the intervals and tests."),
+    flips: int = typer.Option(20, "--flips", metavar="N", help="List at most N flipped samples each way per task."),
+) -> None:
+    """Compare two runs: per sample where both kept scored samples (McNemar), else by score."""
+    from nel_cli.commands.compare import compare_command
+
+    compare_command(base, candidate, output_format, confidence, flips)
+
+
+@app.command(cls=NelCommand)
+def gate(
+    base: str = typer.Argument(..., metavar="BASE", help="The base run: an invocation or job id, or a folder."),
+    candidate: str = typer.Argument(..., metavar="CANDIDATE", help="The run to release or not."),
+    policy: Optional[str] = typer.Option(None, "--policy", "-p", metavar="FILE", help="The release policy (YAML)."),
+    output_format: str = typer.Option("md", "--format", "-f", metavar="FORMAT", help="md or json."),
+    summary: Optional[str] = typer.Option(
+        None, "--summary", metavar="FILE", help="Also append the Markdown summary to FILE (a CI job summary)."
+    ),
+) -> None:
+    """Judge a candidate run against a base run by a release policy: exit 0 GO, 1 NO-GO, 2 INCONCLUSIVE."""
+    from nel_cli.commands.gate import gate_command
+
+    raise typer.Exit(gate_command(policy, base, candidate, output_format, summary))
+
+
+@app.command(cls=NelCommand)
 def version() -> None:
     """Print the version of NEL and of its installed adapters."""
     from nel_cli.commands.ls import version_command
@@ -230,6 +283,8 @@ def _usage_or_crash(exc: Exception) -> None:
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             typer.echo(f"hint: see '{ctx.command_path} --help'", err=True)
+            if ctx.info_name == "gate":  # 2 is gate's INCONCLUSIVE: a gate that cannot judge exits 3
+                code = 3
         sys.exit(code)
     if _state["verbose"]:
         raise exc

@@ -11,7 +11,8 @@ config as composed and run, ``lit:`` values redacted) and one folder per job
 - ``job.log``: what the job printed (stdout and stderr),
 - ``artifacts/``: the harness's output directory (``results.yml`` and friends; the request
   statistics NEL reads, ``nel_requests.json`` or nemo-evaluator's ``eval_factory_metrics.json``,
-  see :mod:`nel_core.services.requests`; while it runs, the harness's progress counter,
+  see :mod:`nel_core.services.requests`; ``samples.jsonl``, one JSON line per sample, see
+  :mod:`nel_core.results`; while it runs, the harness's progress counter,
   ``progress.json`` or nemo-evaluator's ``progress``, see :mod:`nel_core.services.progress`),
 - the stage markers, written by the job itself as it goes (see :mod:`nel_core.services.stages`):
   ``stage.pre-start``, ``stage.running``, ``stage.exit`` (the exit code), ``stage.reason`` (why
@@ -44,6 +45,7 @@ __all__ = [
     "RUN_CONFIG_FILE",
     "RUN_CONFIG_PLACEHOLDER",
     "RUN_SCRIPT",
+    "SAMPLES_FILE",
     "SECRETS_FILE",
 ]
 
@@ -62,6 +64,10 @@ RESULTS_FILE = "results.yml"
 REQUESTS_FILE = "nel_requests.json"
 #: nemo-evaluator's metrics file; its adapter proxy counts the responses by HTTP status there.
 EVAL_FACTORY_METRICS = "eval_factory_metrics.json"
+#: In ``artifacts/``: one JSON line per sample (NEL's per-sample format, see
+#: :mod:`nel_core.results._sample`), written by NEL's benchmark, or by NEL from nemo-evaluator's
+#: cache for other harnesses.
+SAMPLES_FILE = "samples.jsonl"
 JOB_PID = "job.pid"
 ADAPTER_PORT_VARIABLE = "ADAPTER_PORT"
 #: In ``artifacts/``: the harness's progress (done, total, failed, times), replaced atomically.

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from nel_core.host.processes import alive
+from nel_core.layout import ARTIFACTS_DIR
 from nel_core.models.domain import Invocation, Job, JobState, StateReport
 from nel_core.models.results import RequestStats
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
+from nel_core.results._read import keep_samples
 
 __all__ = [
     "REQUEST_KEYS",
@@ -55,6 +58,9 @@ def refresh(
             # UNKNOWN is an answer about now, not a new fact about the job: not recorded.
             if updated != job and report.state is not JobState.UNKNOWN:
                 store.update_job(updated)
+                if updated.state in (JobState.SUCCESS, JobState.FAILED) and job.state != updated.state:
+                    # A harness that writes no samples file: keep nemo-evaluator's requests as one.
+                    keep_samples(Path(updated.job_dir) / ARTIFACTS_DIR)
             refreshed.append(updated)
     return refreshed
 

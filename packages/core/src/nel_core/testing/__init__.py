@@ -23,11 +23,13 @@ from nel_core.testing._executor import (
     reset_fake_backends,
 )
 from nel_core.testing._exporter import FAKE_EXPORTER_SPEC, ExportRecord, FakeResultExporter
+from nel_core.testing._runs import ERROR, write_run
 from nel_core.testing._runtime import FakeContainer, FakeContainerRuntime
 from nel_core.testing._scheduler import FakeJob, FakeScheduler
 from nel_core.testing._store import InMemoryInvocationStore
 
 __all__ = [
+    "ERROR",
     "FAKE_EXECUTOR_SPEC",
     "FAKE_EXPORTER_SPEC",
     "ExportRecord",
@@ -48,4 +50,5 @@ __all__ = [
     "results_document",
     "run_config_data",
     "write_results",
+    "write_run",
 ]

@@ -20,7 +20,9 @@ __version__ = "0.1.1"
 
 # File names the runner writes into config.output_dir and output.py reads back.
 RESULTS_FILE = "nel_bench_results.json"
-SAMPLES_FILE = "nel_bench_samples.jsonl"
+# One JSON line per sample in NEL's per-sample format (id, task, prompt, prompt_hash, expected,
+# response, score, latency_s, tokens, error): NEL's reports read it by this name.
+SAMPLES_FILE = "samples.jsonl"
 # The request counts NEL reads to tell a failing endpoint from a weak model (its name and
 # shape are NEL's, see aggregate.RequestCounts; this package does not import NEL).
 REQUESTS_FILE = "nel_requests.json"

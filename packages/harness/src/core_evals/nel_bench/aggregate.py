@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypedDict
 
+from .client import TokenUsage
+
 __all__ = [
     "GroupResult",
     "MetricResult",
@@ -110,6 +112,7 @@ class SampleOutcome:
     latency_s: float = 0.0
     error_url: str | None = None
     error_status: int | None = None
+    tokens: TokenUsage | None = None
 
     @property
     def failed(self) -> bool:

@@ -18,7 +18,15 @@ from typing import TypedDict
 
 from .prompts import ChatMessage, Prompt, truncate_completion
 
-__all__ = ["EndpointConfig", "RequestFailedError", "complete", "resolve_url"]
+__all__ = [
+    "Completion",
+    "EndpointConfig",
+    "RequestFailedError",
+    "TokenUsage",
+    "complete",
+    "request",
+    "resolve_url",
+]
 
 # Transient by nature: timeouts, rate limiting, server-side failures.
 _RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -56,6 +64,22 @@ class EndpointConfig:
     # Kept out of repr so a logged config never shows the key.
     api_key: str | None = field(default=None, repr=False)
     backoff_s: float = 0.5
+
+
+class TokenUsage(TypedDict):
+    """The tokens an answer's ``usage`` reports (each None when the server left it out)."""
+
+    prompt: int | None
+    completion: int | None
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One answer: the generated text and the tokens the server says it used."""
+
+    text: str
+    usage: TokenUsage | None = None
 
 
 class _RequestBody(TypedDict, total=False):
@@ -132,6 +156,24 @@ def _extract_text(endpoint_type: str, answer: object) -> str:
     return text
 
 
+def _usage(answer: object) -> TokenUsage | None:
+    """The answer's ``usage`` (OpenAI's prompt, completion and total tokens); None without one."""
+    usage = answer.get("usage") if isinstance(answer, dict) else None
+    if not isinstance(usage, dict):
+        return None
+
+    def count(key: str) -> int | None:
+        value = usage.get(key)
+        valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return value if valid else None
+
+    return {
+        "prompt": count("prompt_tokens"),
+        "completion": count("completion_tokens"),
+        "total": count("total_tokens"),
+    }
+
+
 def _post_once(url: str, body: _RequestBody, headers: dict[str, str], timeout: float) -> object:
     """POST once and return the decoded JSON answer, whatever its shape.
 
@@ -151,7 +193,21 @@ def complete(
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
-    """Send one prompt and return the generated text.
+    """Send one prompt and return the generated text (see :func:`request`).
+
+    Raises:
+        RequestFailedError: no usable answer; the message says why.
+    """
+    return request(config, prompt, sleep=sleep).text
+
+
+def request(
+    config: EndpointConfig,
+    prompt: Prompt,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Completion:
+    """Send one prompt and return the generated text with the tokens it used.
 
     Retries up to ``config.max_retries`` times (so 1 + max_retries attempts) on
     connection errors, timeouts and retryable HTTP statuses, with exponential
@@ -200,6 +256,7 @@ def complete(
         except ValueError as exc:
             # A 200 without choices will not get better by asking again.
             raise RequestFailedError(f"unexpected answer shape from {url}: {exc}", url=url) from exc
-        return truncate_completion(text, prompt.stop) if prompt.stop else text
+        text = truncate_completion(text, prompt.stop) if prompt.stop else text
+        return Completion(text=text, usage=_usage(answer))
     message = f"{last_error} (after {attempts} attempts)"
     raise RequestFailedError(message, url=url, status=last_status)

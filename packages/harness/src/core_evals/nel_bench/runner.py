@@ -16,6 +16,7 @@ arguments or an unknown task.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import queue
@@ -29,9 +30,9 @@ from typing import TypedDict
 
 from . import PROGRESS_FILE, REQUESTS_FILE, RESULTS_FILE, SAMPLES_FILE
 from .aggregate import Results, SampleOutcome, build_results, request_counts
-from .client import EndpointConfig, RequestFailedError, complete
+from .client import EndpointConfig, RequestFailedError, request
 from .progress import ProgressFile
-from .prompts import build_prompt
+from .prompts import Prompt, build_prompt
 from .scorers import SCORERS
 from .tasks import TASKS, Item, load_items, select_items
 
@@ -115,7 +116,7 @@ def _evaluate_item(config: EndpointConfig, item: Item) -> SampleOutcome:
     """Ask the model one item and score it; a failed request becomes an outcome."""
     started = time.monotonic()
     try:
-        response = complete(config, build_prompt(item, config.endpoint_type))
+        answer = request(config, build_prompt(item, config.endpoint_type))
     except RequestFailedError as exc:
         return SampleOutcome(
             id=item.id,
@@ -126,13 +127,14 @@ def _evaluate_item(config: EndpointConfig, item: Item) -> SampleOutcome:
             error_url=exc.url,
             error_status=exc.status,
         )
-    correct = SCORERS[item.scorer](response, item.answers)
+    correct = SCORERS[item.scorer](answer.text, item.answers)
     return SampleOutcome(
         id=item.id,
         subset=item.subset,
         correct=correct,
-        response=response,
+        response=answer.text,
         latency_s=time.monotonic() - started,
+        tokens=answer.usage,
     )
 
 
@@ -168,20 +170,41 @@ def _next_outcome(
             progress.flush()
 
 
-def _write_samples(path: Path, items: Sequence[Item], outcomes: Sequence[SampleOutcome]) -> None:
-    """Write one JSON line per sample: question, answers, response or error, score."""
+def _prompt_text(prompt: Prompt) -> str:
+    """The prompt as sent: the completions text, or the chat messages' contents."""
+    if prompt.text is not None:
+        return prompt.text
+    return "\n".join(message["content"] for message in prompt.messages or ())
+
+
+def _write_samples(
+    path: Path,
+    task: str,
+    endpoint_type: str,
+    items: Sequence[Item],
+    outcomes: Sequence[SampleOutcome],
+) -> None:
+    """Write one JSON line per sample in NEL's per-sample format (see ``SAMPLES_FILE``).
+
+    A failed request has an ``error`` and no ``score``: the endpoint failed, not the model.
+    """
     with path.open("w", encoding="utf-8") as handle:
         for item, outcome in zip(items, outcomes, strict=True):
+            prompt = _prompt_text(build_prompt(item, endpoint_type))
             record = {
                 "id": item.id,
+                "task": task,
                 "subset": item.subset,
-                "question": item.question,
-                "answers": list(item.answers),
-                "scorer": item.scorer,
+                "prompt": prompt,
+                "prompt_hash": hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
+                "expected": list(item.answers),
                 "response": outcome.response,
-                "correct": outcome.correct,
-                "error": outcome.error,
+                "score": None if outcome.failed else float(outcome.correct),
                 "latency_s": round(outcome.latency_s, 3),
+                "tokens": outcome.tokens,
+                "error": outcome.error,
+                "error_status": outcome.error_status,
+                "scorer": item.scorer,
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -211,7 +234,7 @@ def run(args: RunArgs) -> ResultsDocument:
     outcomes = _evaluate_all(config, items, args.parallelism, output_dir / PROGRESS_FILE)
     elapsed = time.monotonic() - started
 
-    _write_samples(output_dir / SAMPLES_FILE, items, outcomes)
+    _write_samples(output_dir / SAMPLES_FILE, args.task, args.model_type, items, outcomes)
     failed = [o for o in outcomes if o.failed]
     results = build_results(args.task, outcomes)
     document: ResultsDocument = {
