@@ -53,6 +53,7 @@ from nel_core.layout import (
     REQUESTS_FILE,
     RESULTS_FILE,
     RUNNING,
+    SAMPLES_FILE,
 )  # fmt: skip
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, StateReport
@@ -91,7 +92,7 @@ _MARKERS = (PRE_START, RUNNING, EXIT, REASON, KILLED)
 _PROGRESS = (f"{ARTIFACTS_DIR}/{PROGRESS_FILE}", f"{ARTIFACTS_DIR}/{HARNESS_COUNTER_FILE}")
 _RESULTS = (
     f"{ARTIFACTS_DIR}/{RESULTS_FILE}", f"{ARTIFACTS_DIR}/{REQUESTS_FILE}",
-    f"{ARTIFACTS_DIR}/{EVAL_FACTORY_METRICS}", JOB_LOG,
+    f"{ARTIFACTS_DIR}/{EVAL_FACTORY_METRICS}", f"{ARTIFACTS_DIR}/{SAMPLES_FILE}", JOB_LOG,
 )  # fmt: skip
 
 
