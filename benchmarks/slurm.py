@@ -181,6 +181,12 @@ def main() -> int:
                 samples.setdefault((f"status {args.tasks * args.invocations} jobs", program.name), []).append(
                     (wall, seen)
                 )
+        # The answer must be right, not only quick: every job of NEL's invocations is pending (held).
+        answer = subprocess.run([*nel.argv, "status", *runs["nel"][: args.invocations], "--json"], env=env,
+                                capture_output=True, text=True, check=True)  # fmt: skip
+        states = {job["state"] for inv in json.loads(answer.stdout) for job in inv["jobs"]}
+        if states != {"pending"}:
+            raise SystemExit(f"NEL's status is wrong: states {sorted(states)} (all jobs are held, so pending)")
         for (case, name), values in samples.items():
             last = values[-1][1]
             table.setdefault(case, {})[name] = {"median": statistics.median(v[0] for v in values), **last}

@@ -25,8 +25,8 @@ class Scripted(Transport):
     answers: list[tuple[int, str, str]]
     calls: list[list[str]] = attrs.Factory(list)
 
-    def run(self, argv: Sequence[str]) -> tuple[int, str, str]:
-        self.calls.append(list(argv))
+    def run(self, argv: Sequence[str], *, input: str | None = None) -> tuple[int, str, str]:
+        self.calls.append([*argv, input] if input is not None else list(argv))
         if not self.answers:
             raise TransportError("the login node does not answer")
         return self.answers.pop(0)

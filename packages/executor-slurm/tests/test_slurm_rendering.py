@@ -25,7 +25,7 @@ TASKS = ["nel_bench.arithmetic", "nel_bench.arithmetic", "nel_bench.arithmetic"]
 class _Refusing(Transport):
     """A transport that fails the test if anything reaches the cluster."""
 
-    def run(self, argv: Any) -> tuple[int, str, str]:
+    def run(self, argv: Any, *, input: str | None = None) -> tuple[int, str, str]:
         raise AssertionError(f"the cluster was contacted: {argv}")
 
     def put_tree(self, local: Path, remote: str) -> None:

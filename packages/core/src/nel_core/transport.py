@@ -39,16 +39,16 @@ class Transport(abc.ABC):
     round_trips: int = 0
 
     @abc.abstractmethod
-    def run(self, argv: Sequence[str]) -> tuple[int, str, str]:
-        """Run ``argv`` there; return its exit code, stdout and stderr.
+    def run(self, argv: Sequence[str], *, input: str | None = None) -> tuple[int, str, str]:
+        """Run ``argv`` there, ``input`` on its stdin; return its exit code, stdout and stderr.
 
         Raises:
             TransportError: when the command cannot be run at all (no connection, no program).
         """
 
     def run_script(self, script: str) -> tuple[int, str, str]:
-        """Run a bash script there in one round trip."""
-        return self.run(["bash", "-c", script])
+        """Run a bash script there in one round trip (on bash's stdin: a script of any size)."""
+        return self.run(["bash", "-s"], input=script)
 
     @abc.abstractmethod
     def put_tree(self, local: Path, remote: str) -> None:
@@ -97,10 +97,11 @@ class LocalTransport(Transport):
 
     name: ClassVar[str] = "local"
 
-    def run(self, argv: Sequence[str]) -> tuple[int, str, str]:
+    def run(self, argv: Sequence[str], *, input: str | None = None) -> tuple[int, str, str]:
         self.round_trips += 1
+        stdin = subprocess.DEVNULL if input is None else None
         try:
-            done = subprocess.run(list(argv), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+            done = subprocess.run(list(argv), capture_output=True, text=True, stdin=stdin, input=input, check=False)
         except OSError as exc:
             raise TransportError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
         return done.returncode, done.stdout, done.stderr

@@ -99,12 +99,17 @@ class SshTransport(Transport):
 
     # ------------------------------------------------------------------------------ commands
 
-    def run(self, argv: Sequence[str]) -> tuple[int, str, str]:
+    def run(self, argv: Sequence[str], *, input: str | None = None) -> tuple[int, str, str]:
         client = self._client()
         self.round_trips += 1
         try:
             channel = client.get_transport().open_session()  # type: ignore[union-attr]
             channel.exec_command(shlex.join(argv))
+            if input is not None:  # written in a thread: the command may answer before reading it all
+                writer = threading.Thread(target=_send, args=(channel, input.encode()), daemon=True)
+                writer.start()
+            else:
+                channel.shutdown_write()
             return _collect(channel)
         except (OSError, EOFError) as exc:
             raise TransportError(f"{self.target}: the connection failed while running {argv[0]}: {exc}") from exc
@@ -165,6 +170,14 @@ class SshTransport(Transport):
                 return None
             raise TransportError(f"{self.target}: cannot read {path}: {exc}") from exc
         return data.decode(errors="replace")
+
+
+def _send(channel: Any, data: bytes) -> None:
+    try:
+        channel.sendall(data)
+        channel.shutdown_write()
+    except (OSError, EOFError):  # the command ended without reading all of it
+        pass
 
 
 def _collect(channel: Any) -> tuple[int, str, str]:

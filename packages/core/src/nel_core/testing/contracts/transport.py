@@ -52,6 +52,18 @@ class TransportContract:
         assert (code, out) == (0, "3\n")
         assert transport.round_trips == before + 1
 
+    def test_a_large_script_runs(self, transport: Transport) -> None:
+        """A script of megabytes (status of thousands of jobs) runs whole, in one call."""
+        lines = [f"x{i}=1  # {'-' * 80}" for i in range(20_000)]
+        code, out, _ = transport.run_script("\n".join([*lines, "echo ${x19999}"]))
+        assert (code, out) == (0, "1\n")
+
+    def test_input_reaches_stdin(self, transport: Transport) -> None:
+        """``input`` is the command's stdin, whole."""
+        text = "line\n" * 100_000
+        code, out, _ = transport.run(["wc", "-c"], input=text)
+        assert code == 0 and int(out) == len(text)
+
     def test_large_output_on_both_streams(self, transport: Transport) -> None:
         """Megabytes on stdout and stderr at once neither block nor get lost."""
         big = "head -c 3000000 /dev/zero | tr '\\0'"
