@@ -38,9 +38,8 @@ CORE = "packages/core"
 CLI = "packages/cli"
 LOCAL = "packages/executor-local"
 HARNESS = "packages/harness"
-SHELLS = ["packages/executor-slurm", "packages/executor-lepton"] + [
-    str(p) for p in sorted((ROOT / "packages/exporters").iterdir()) if (p / "pyproject.toml").exists()
-]
+EXPORTERS = [str(p) for p in sorted((ROOT / "packages/exporters").iterdir()) if (p / "pyproject.toml").exists()]
+SHELLS = ["packages/executor-slurm", "packages/executor-lepton", *EXPORTERS]
 PACKAGES = [CORE, CLI, LOCAL, HARNESS, *SHELLS]
 #: Test-only distributions: plugins installed as a user installs one (tests/unit uses them).
 TEST_PLUGINS = ["tests/fake_executor_plugin", "tests/plugin_example"]
@@ -143,7 +142,7 @@ def tests(session: nox.Session) -> None:
 def contracts(session: nox.Session) -> None:
     """The port contract suites, run against every fake, adapter and test plugin that subclasses them."""
     _nel_environment(session)
-    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, "tests/unit", "-m", "not integration",
+    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, *EXPORTERS, "tests/unit", "-m", "not integration",
                 env=TEST_ENV)  # fmt: skip
 
 

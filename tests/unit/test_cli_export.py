@@ -85,3 +85,22 @@ def test_settings_come_from_the_config_then_overrides(nel: Nel) -> None:
     assert flag_wins.returncode == 0, flag_wins.stderr
     nothing = nel("export", "--dest", "fake")
     assert nothing.returncode == 2 and "give invocation or job ids, or --job-dirs DIR" in nothing.stderr
+
+
+def test_local_flags_of_nemo_evaluator_launcher(nel: Nel) -> None:
+    """``--dest local --format csv --output-dir --copy-logs --log-metrics`` writes the filtered CSV and logs."""
+    import csv
+
+    launched = _launch(nel)
+    out = nel.root / "results"
+    result = nel("export", launched["invocation_id"], "--dest", "local", "--format", "csv", "--output-dir", str(out),
+                 "--copy-logs", "--log-metrics", "accuracy")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"exported 2 job(s) to local: {out / 'processed_results.csv'}")
+    with (out / "processed_results.csv").open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert sorted(r["Job ID"] for r in rows) == sorted(j["id"] for j in launched["jobs"])
+    base = ("Model Name", "Harness", "Task Name", "Executor", "Invocation ID", "Job ID")
+    metric_columns = [c for c in rows[0] if c not in base]
+    assert metric_columns and all("accuracy" in c for c in metric_columns), metric_columns
+    assert all((out / launched["invocation_id"] / j["id"] / "logs" / "job.log").exists() for j in launched["jobs"])
