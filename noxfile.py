@@ -170,7 +170,11 @@ def examples(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def integration(session: nox.Session) -> None:
-    """The integration tier: real engines, the real harness and a real model server."""
+    """The integration tier: real engines, the real harness, a real model server and MLflow server.
+
+    The exporters' clients (MLflow's ``mlflow-skinny``, ...) come with their packages; the MLflow
+    server itself runs from its own venv (``scripts/infra.sh start mlflow``).
+    """
     _nel_environment(session)
     # The session's venv has nemo-evaluator and nel-harness: the harness's own real-run tests use it.
     env = {**TEST_ENV, "NEL_TEST_HARNESS_VENV": str(NEL_ENV)}

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install what the tests need, start the services, run every default nox session, stop the services.
-# The services are the ones the tests use: both container engines, the benchmark image's Python base
-# and the model server. (scripts/infra.sh also runs Slurm and sshd, which no test uses yet.)
+# The services are the ones the tests use: both container engines, the benchmark image's Python base,
+# the model server and an MLflow tracking server. (scripts/infra.sh also runs Slurm and sshd, which no
+# test uses yet.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-services=(docker podman pyimage llm)
+services=(docker podman pyimage llm mlflow)
 scripts/infra.sh install "${services[@]}"
 trap 'scripts/infra.sh stop "${services[@]}" >/dev/null 2>&1 || true' EXIT
 scripts/infra.sh start "${services[@]}"

@@ -548,11 +548,11 @@ CASES = [
     Case("export-unknown-exporter", ("export", "deadbeef", "--dest", "nosuch"), 2, "--dest: unknown exporter 'nosuch'"),
     Case(
         "export-exporter-not-implemented",
-        ("export", "deadbeef", "--dest", "mlflow"),
+        ("export", "deadbeef", "--dest", "wandb"),
         2,
-        "--dest: unknown exporter 'mlflow'",
-        hint="the mlflow exporter is not implemented yet (nel-exporter-mlflow is a placeholder)",
-        needs_missing=(("nel.exporters", "mlflow"),),
+        "--dest: unknown exporter 'wandb'",
+        hint="the wandb exporter is not implemented yet (nel-exporter-wandb is a placeholder)",
+        needs_missing=(("nel.exporters", "wandb"),),
     ),
     Case("export-unknown-id", ("export", "deadbeef", "--dest", "fake"), 1, "no invocation matches 'deadbeef'"),
     # ---------------------------------------------------------------- command line
