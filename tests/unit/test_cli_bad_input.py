@@ -548,11 +548,11 @@ CASES = [
     Case("export-unknown-exporter", ("export", "deadbeef", "--dest", "nosuch"), 2, "--dest: unknown exporter 'nosuch'"),
     Case(
         "export-exporter-not-implemented",
-        ("export", "deadbeef", "--dest", "wandb"),
+        ("export", "deadbeef", "--dest", "gsheets"),
         2,
-        "--dest: unknown exporter 'wandb'",
-        hint="the wandb exporter is not implemented yet (nel-exporter-wandb is a placeholder)",
-        needs_missing=(("nel.exporters", "wandb"),),
+        "--dest: unknown exporter 'gsheets'",
+        hint="the gsheets exporter is not implemented yet (nel-exporter-gsheets is a placeholder)",
+        needs_missing=(("nel.exporters", "gsheets"),),
     ),
     Case("export-unknown-id", ("export", "deadbeef", "--dest", "fake"), 1, "no invocation matches 'deadbeef'"),
     # ---------------------------------------------------------------- command line
