@@ -43,7 +43,8 @@ SHELLS = ["packages/executor-slurm", "packages/executor-lepton", *EXPORTERS]
 PACKAGES = [CORE, CLI, LOCAL, HARNESS, *SHELLS]
 #: Test-only distributions: plugins installed as a user installs one (tests/unit uses them).
 TEST_PLUGINS = ["tests/fake_executor_plugin", "tests/plugin_example"]
-TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95"]
+# google-api-python-client: Google's discovery documents, against which the Sheets stand-in is checked.
+TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95", "google-api-python-client"]
 # nemo-evaluator is also what types the harness (from its sources).
 TYPE_TOOLS = ["mypy>=1.10", "types-PyYAML", "types-docker"]
 TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1"}

@@ -238,7 +238,6 @@ def test_unknown_names_list_the_installed_and_a_suggestion() -> None:
 @pytest.mark.parametrize(
     ("load", "name", "package"),
     [
-        (plugins.load_exporter, "gsheets", "nel-exporter-gsheets"),
         (plugins.load_executor, "lepton", "nel-executor-lepton"),
     ],
 )

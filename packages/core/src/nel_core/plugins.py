@@ -138,8 +138,10 @@ _EXPORTERS = _Group(
     group=EXPORTER_GROUP,
     kind="exporter",
     spec_type=ExporterSpec,
-    providers={"local": "nel-exporter-local", "mlflow": "nel-exporter-mlflow", "wandb": "nel-exporter-wandb"},
-    planned={
+    providers={
+        "local": "nel-exporter-local",
+        "mlflow": "nel-exporter-mlflow",
+        "wandb": "nel-exporter-wandb",
         "gsheets": "nel-exporter-gsheets",
     },
 )
