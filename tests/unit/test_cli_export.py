@@ -104,3 +104,36 @@ def test_local_flags_of_nemo_evaluator_launcher(nel: Nel) -> None:
     metric_columns = [c for c in rows[0] if c not in base]
     assert metric_columns and all("accuracy" in c for c in metric_columns), metric_columns
     assert all((out / launched["invocation_id"] / j["id"] / "logs" / "job.log").exists() for j in launched["jobs"])
+
+
+def test_auto_export_runs_once_when_status_learns_of_success(nel: Nel) -> None:
+    """``execution.auto_export.destinations``: the first command that sees the jobs succeed exports them, once."""
+    target = nel.root / "auto.jsonl"
+    extra = f"export:\n  example-jsonl:\n    path: {target}\n"
+    config = fake_config(nel.out, "simple_evals.mmlu_pro", "nel_bench.arithmetic", extra=extra)
+    auto = "  type: fake\n  auto_export:\n    destinations: [example-jsonl]\n"
+    nel.write("cfg.yaml", config.replace("  type: fake\n", auto))
+    launched = json.loads(nel("run", "--config", "cfg.yaml", "--json").stdout)
+    status = nel("status", launched["invocation_id"], "--json")
+    assert status.returncode == 0, status.stderr
+    json.loads(status.stdout)  # the output stays clean JSON while exporting
+    lines = target.read_text().splitlines()
+    assert sorted(json.loads(line)["job_id"] for line in lines) == sorted(j["id"] for j in launched["jobs"])
+    target.write_text("")  # were it exported again, the lines would come back
+    assert nel("status", launched["invocation_id"]).returncode == 0
+    assert target.read_text() == ""
+    rows = nel.rows()
+    assert rows is not None and all("auto_export" in str(job) and str(target) in str(job) for job in rows["jobs"])
+
+
+def test_a_run_naming_an_unknown_destination_stops_before_anything(nel: Nel) -> None:
+    """An auto-export destination that is not installed, or misconfigured, fails the run before it is recorded."""
+    nel.write("cfg.yaml", fake_config(nel.out).replace("  type: fake\n", "  type: fake\n  auto_export:\n"
+                                                     "    destinations: [mlfow]\n"))  # fmt: skip
+    result = nel("run", "--config", "cfg.yaml")
+    assert result.returncode == 2 and "unknown exporter 'mlfow'" in result.stderr, result.stderr
+    assert nel.rows() in (None, {"invocations": [], "jobs": []})
+    nel.write("bad.yaml", fake_config(nel.out, extra="export:\n  local:\n    formt: csv\n").replace(
+        "  type: fake\n", "  type: fake\n  auto_export:\n    destinations: [local]\n"))  # fmt: skip
+    bad = nel("run", "--config", "bad.yaml")
+    assert bad.returncode == 2 and "export.local.formt: unknown setting" in bad.stderr, bad.stderr

@@ -158,3 +158,17 @@ def test_a_partial_refusal_fails_naming_the_refused_jobs(tmp_path: Path) -> None
     assert isinstance(caught.value, ExportError)
     assert caught.value.report.exported == [jobs[0].id]
     assert caught.value.message == f"fake: 1 job(s) refused (first: too big); jobs not exported: {jobs[1].id}"
+
+
+def test_what_an_exporter_prints_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An SDK's chatter on stdout is moved to stderr, so a command's --json output stays clean."""
+    invocation, jobs = _succeeded(tmp_path, count=1)
+
+    class Chatty(FakeResultExporter):
+        def export(self, items):  # type: ignore[no-untyped-def]
+            print("View run at: http://example")
+            return super().export(items)
+
+    export_results(Chatty(), [(invocation, jobs)])
+    captured = capsys.readouterr()
+    assert captured.out == "" and "View run at" in captured.err

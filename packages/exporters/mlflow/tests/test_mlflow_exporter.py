@@ -67,3 +67,9 @@ def test_importing_the_package_does_not_import_mlflow() -> None:
     code = "import sys, nel_exporter_mlflow; print(any(m.split('.')[0] == 'mlflow' for m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_the_report_never_shows_credentials_of_the_uri() -> None:
+    """A tracking URI with a user and password is reported (and so recorded) without them."""
+    exporter = MlflowExporter({"tracking_uri": "https://user:pa55@mlflow.example:5000/", "experiment_name": "e"})
+    assert exporter.export([]).location == "https://mlflow.example:5000 (experiment e)"

@@ -8,6 +8,8 @@ that refuses jobs makes the export fail naming them (:class:`ExportFailed`).
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -106,7 +108,10 @@ def export_results(
                 except ExportError as exc:
                     skipped[job.id] = exc.message
         try:
-            report = exporter.export(items)
+            # SDKs print links and progress on stdout (MLflow's "View run at"): what a command
+            # prints there (--json) must stay its own, so their chatter goes to stderr.
+            with contextlib.redirect_stdout(sys.stderr):
+                report = exporter.export(items)
         except ExportError as exc:
             refused = ExportReport(
                 destination=exporter.name,

@@ -13,6 +13,7 @@ from nel_core.models.domain import Invocation, Job, JobState, StateReport
 from nel_core.models.results import RequestStats
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
+from nel_core.services.auto_export import auto_export
 
 __all__ = [
     "REQUEST_KEYS",
@@ -58,6 +59,7 @@ def refresh(
                 reports = {
                     job.id: StateReport(state=JobState.UNKNOWN, reason=reason) for job in active
                 }
+        start = len(refreshed)
         for job in jobs:
             report = reports.get(job.id)
             if report is None:
@@ -68,6 +70,7 @@ def refresh(
             if updated != job and report.state is not JobState.UNKNOWN:
                 store.update_job(updated)
             refreshed.append(updated)
+        refreshed[start:] = auto_export(store, invocation, refreshed[start:])
     return refreshed
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -122,14 +123,16 @@ class MlflowExporter(ResultExporter):
                 client.log_artifact(run_id, str(path), "/".join([root, "logs", *name.split("/")[:-1]]))
 
     def export(self, items: Sequence[ExportItem]) -> ExportReport:
-        location = f"{self.options.tracking_uri.rstrip('/')} (experiment {self.options.experiment_name})"
+        # The report is printed and recorded (auto-export): never with credentials of the URI.
+        shown = re.sub(r"//[^/@]*@", "//", self.options.tracking_uri.rstrip("/"))
+        location = f"{shown} (experiment {self.options.experiment_name})"
         if not items:
             return ExportReport(destination=self.name, location=location)
         client = self.client()
         try:
             experiment_id = self.experiment_id(client)
         except Exception as exc:
-            raise ExportError(f"MLflow at {self.options.tracking_uri}: {type(exc).__name__}: {exc}") from exc
+            raise ExportError(f"MLflow at {shown}: {type(exc).__name__}: {exc}") from exc
         exported: list[str] = []
         skipped: dict[str, str] = {}
         failed: dict[str, str] = {}
