@@ -122,8 +122,9 @@ def test_auto_export_runs_once_when_status_learns_of_success(nel: Nel) -> None:
     target.write_text("")  # were it exported again, the lines would come back
     assert nel("status", launched["invocation_id"]).returncode == 0
     assert target.read_text() == ""
-    rows = nel.rows()
-    assert rows is not None and all("auto_export" in str(job) and str(target) in str(job) for job in rows["jobs"])
+    info = json.loads(nel("info", launched["invocation_id"], "--json").stdout)
+    assert [job["auto_export"]["example-jsonl"]["location"] for job in info["jobs"]] == [str(target)] * 2
+    assert f"auto-export example-jsonl: {target}" in nel("info", launched["invocation_id"]).stdout
 
 
 def test_a_run_naming_an_unknown_destination_stops_before_anything(nel: Nel) -> None:
