@@ -40,14 +40,16 @@ LOCAL = "packages/executor-local"
 HARNESS = "packages/harness"
 SSH = "packages/ssh"
 SLURM = "packages/executor-slurm"
-SHELLS = ["packages/executor-slurm", "packages/executor-lepton"] + [
-    str(p) for p in sorted((ROOT / "packages/exporters").iterdir()) if (p / "pyproject.toml").exists()
-]
+EXPORTERS = [str(p) for p in sorted((ROOT / "packages/exporters").iterdir()) if (p / "pyproject.toml").exists()]
+SHELLS = ["packages/executor-slurm", "packages/executor-lepton", *EXPORTERS]
 PACKAGES = [CORE, CLI, LOCAL, HARNESS, SSH, *SHELLS]
 #: Test-only distributions: plugins installed as a user installs one (tests/unit uses them).
 TEST_PLUGINS = ["tests/fake_executor_plugin", "tests/plugin_example"]
 # SciPy only checks NEL's own statistics (nel_core.results.stats), which never import it.
-TEST_TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95", "scipy>=1.11"]
+# google-api-python-client: Google's discovery documents, against which the Sheets stand-in is checked.
+TEST_TOOLS = [
+    "pytest>=8", "hypothesis>=6", "pyyaml>=6", "nemo-evaluator==0.1.95", "scipy>=1.11", "google-api-python-client",
+]  # fmt: skip
 # nemo-evaluator is also what types the harness (from its sources).
 TYPE_TOOLS = ["mypy>=1.10", "types-PyYAML", "types-docker", "types-paramiko"]
 TEST_ENV = {"NEMO_EVALUATOR_TELEMETRY_LEVEL": "0", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -146,7 +148,7 @@ def tests(session: nox.Session) -> None:
 def contracts(session: nox.Session) -> None:
     """The port contract suites, run against every fake, adapter and test plugin that subclasses them."""
     _nel_environment(session)
-    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, SSH, SLURM, "tests/unit",
+    session.run("pytest", "-q", "-ra", "-k", "Contract", CORE, LOCAL, SSH, SLURM, *EXPORTERS, "tests/unit",
                 "-m", "not integration", env=TEST_ENV)  # fmt: skip
 
 
@@ -174,7 +176,11 @@ def examples(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def integration(session: nox.Session) -> None:
-    """The integration tier: real engines, the real harness and a real model server."""
+    """The integration tier: real engines, the real harness, a real model server and MLflow server.
+
+    The exporters' clients (MLflow's ``mlflow-skinny``, ...) come with their packages; the MLflow
+    server itself runs from its own venv (``scripts/infra.sh start mlflow``).
+    """
     _nel_environment(session)
     # The session's venv has nemo-evaluator and nel-harness: the harness's own real-run tests use it.
     env = {**TEST_ENV, "NEL_TEST_HARNESS_VENV": str(NEL_ENV)}

@@ -17,13 +17,15 @@
 #   slurm    munge + MariaDB + slurmdbd + slurmctld + slurmd, one node "localhost", partition "debug"
 #   sshd     OpenSSH on 127.0.0.1:$NEL_SSH_PORT, key login for root and the unprivileged user "tester"
 #   browser  Debian's headless-capable `chromium` (no daemon): the report tests open NEL's HTML in it
+#   mlflow   MLflow tracking server on 127.0.0.1:$NEL_MLFLOW_PORT, SQLite backend and served artifacts in the
+#            state dir, installed into its own venv ($STATE/mlflow-venv)
 #
 # Containers reach host services only with host networking (`--network host`, network_mode="host"):
 # nothing here creates a bridge or touches iptables.
 #
 # Settings: NEL_INFRA_STATE (default /tmp/nel-infra; pids, logs, sockets, data), NEL_WHEELS_DIR (prebuilt
 # llama-cpp-python wheel; default <repo>/../shared/wheels, else the wheel is compiled, 5-8 min),
-# NEL_LLM_PORT (8008), NEL_SSH_PORT (2222), NEL_MYSQL_PORT (3306), NEL_DEBIAN_MIRROR.
+# NEL_LLM_PORT (8008), NEL_SSH_PORT (2222), NEL_MYSQL_PORT (3306), NEL_MLFLOW_PORT (5055), NEL_DEBIAN_MIRROR.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -41,6 +43,9 @@ GGUF=$S/models/gemma-3-270m-q4_k_m.gguf
 LLM_PORT=${NEL_LLM_PORT:-8008}
 SSH_PORT=${NEL_SSH_PORT:-2222}
 MYSQL_PORT=${NEL_MYSQL_PORT:-3306}
+MLFLOW_PORT=${NEL_MLFLOW_PORT:-5055}
+MLFLOW_SPEC='mlflow==3.17.2'
+MLFLOW_VENV=$S/mlflow-venv
 DEBIAN_MIRROR=${NEL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 PYIMAGE_INCLUDE=${NEL_PYIMAGE_INCLUDE:-python3}
 BUSYBOX_IMAGE=local/busybox:latest
@@ -54,8 +59,8 @@ SLURMDBD_CONF=/etc/slurm/slurmdbd.conf
 MYSQL_SOCK=$S/slurm/mysqld/mysqld.sock  # in a dir the mysql user owns
 SSH_DIR=$S/ssh
 TEST_USER=tester
-ALL=(docker podman pyimage llm slurm sshd browser)
-DEFAULT=(docker podman llm slurm sshd browser)
+ALL=(docker podman pyimage llm slurm sshd browser mlflow)
+DEFAULT=(docker podman llm slurm sshd browser mlflow)
 BOOT=$(cat /proc/sys/kernel/random/boot_id)
 
 # ---------------------------------------------------------------- helpers
@@ -661,6 +666,42 @@ env_browser() {
   echo "export NEL_TEST_CHROMIUM=$bin"
 }
 
+# ---------------------------------------------------------------- mlflow
+mlflow_installed() { "$MLFLOW_VENV/bin/python" -c 'import mlflow.server' 2>/dev/null; }
+
+install_mlflow() {
+  mlflow_installed && return 0
+  [[ -x $MLFLOW_VENV/bin/python ]] || python3 -m venv "$MLFLOW_VENV"
+  log "mlflow: installing $MLFLOW_SPEC into $MLFLOW_VENV (about a minute)"
+  "$MLFLOW_VENV/bin/pip" install --disable-pip-version-check "$MLFLOW_SPEC" >"$LOGS/pip-mlflow.log" 2>&1 ||
+    { tail -n 30 "$LOGS/pip-mlflow.log" >&2; die "mlflow: pip install failed"; }
+  mlflow_installed || die "mlflow: venv $MLFLOW_VENV is incomplete after pip install"
+}
+
+mlflow_ok() { running mlflow && [[ $(curl -sf --max-time 5 "http://127.0.0.1:$MLFLOW_PORT/health") == OK ]]; }
+
+start_mlflow() {
+  mlflow_ok && return 0
+  mlflow_installed || die "mlflow is not installed: run 'scripts/infra.sh install mlflow'"
+  t0
+  if ! running mlflow; then
+    port_open "$MLFLOW_PORT" && die "port $MLFLOW_PORT is taken by another process (set NEL_MLFLOW_PORT)"
+    mkdir -p "$S/mlflow/artifacts"
+    # No telemetry, no job-runner processes (they outlive a SIGTERM to the server); artifacts are
+    # served by the server (clients upload through it: mlflow-artifacts:/ URIs).
+    launch mlflow env MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false \
+      "$MLFLOW_VENV/bin/mlflow" server --backend-store-uri "sqlite:///$S/mlflow/mlflow.db" --serve-artifacts \
+      --artifacts-destination "$S/mlflow/artifacts" --host 127.0.0.1 --port "$MLFLOW_PORT" --workers 1
+  fi
+  wait_for 120 mlflow mlflow_ok || die "mlflow server did not start"
+  log "mlflow ready in $(took) (http://127.0.0.1:$MLFLOW_PORT, sqlite backend in $S/mlflow)"
+}
+stop_mlflow() { stop_group mlflow 20; }
+env_mlflow() {
+  running mlflow || return 0
+  echo "export NEL_TEST_MLFLOW_URI=http://127.0.0.1:$MLFLOW_PORT"
+}
+
 # ---------------------------------------------------------------- status
 component_up() {
   case $1 in
@@ -671,6 +712,7 @@ component_up() {
     slurm) slurm_ok ;;
     sshd) running sshd && port_open "$SSH_PORT" ;;
     browser) command -v chromium >/dev/null ;;
+    mlflow) mlflow_ok ;;
   esac
 }
 

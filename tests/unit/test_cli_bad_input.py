@@ -547,12 +547,11 @@ CASES = [
     Case("ls-task-ambiguous", ("ls", "task", "mmlu"), 2, "task 'mmlu' is ambiguous"),
     Case("export-unknown-exporter", ("export", "deadbeef", "--dest", "nosuch"), 2, "--dest: unknown exporter 'nosuch'"),
     Case(
-        "export-exporter-not-implemented",
-        ("export", "deadbeef", "--dest", "mlflow"),
+        "export-exporter-misspelled",
+        ("export", "deadbeef", "--dest", "mlfow"),
         2,
-        "--dest: unknown exporter 'mlflow'",
-        hint="the mlflow exporter is not implemented yet (nel-exporter-mlflow is a placeholder)",
-        needs_missing=(("nel.exporters", "mlflow"),),
+        "--dest: unknown exporter 'mlfow'",
+        hint="did you mean 'mlflow'?",
     ),
     Case("export-unknown-id", ("export", "deadbeef", "--dest", "fake"), 1, "no invocation matches 'deadbeef'"),
     # ---------------------------------------------------------------- command line

@@ -227,7 +227,7 @@ def test_help_names_arguments_and_values(nel: Nel) -> None:
     assert "--config FILE" in run and "--override KEY=VALUE" in run and "--task TASK" in run
     # (run as `python -m nel_cli`, the usage line names the program so)
     assert nel("status", "--help").stdout.startswith("Usage: python -m nel_cli status [OPTIONS] [ID]...\n")
-    assert nel("export", "--help").stdout.startswith("Usage: python -m nel_cli export [OPTIONS] ID...\n")
+    assert nel("export", "--help").stdout.startswith("Usage: python -m nel_cli export [OPTIONS] [ID]...\n")
     kill = nel("kill", "--help").stdout
     assert kill.startswith("Usage: python -m nel_cli kill [OPTIONS] ID\n"), kill
     assert re.search(r"^  ID +Invocation or job id", kill, re.M), kill

@@ -15,7 +15,7 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
@@ -238,7 +238,6 @@ def test_unknown_names_list_the_installed_and_a_suggestion() -> None:
 @pytest.mark.parametrize(
     ("load", "name", "package"),
     [
-        (plugins.load_exporter, "local", "nel-exporter-local"),
         (plugins.load_executor, "lepton", "nel-executor-lepton"),
     ],
 )
@@ -337,3 +336,8 @@ class TestExampleJsonlExporterContract(ResultExporterContract):
         path = Path(exporter.settings["path"])
         lines = path.read_text().splitlines() if path.exists() else []
         return [(record["job_id"], record["scores"]) for record in map(json.loads, lines)]
+
+    def stored_fields(self, exporter: ResultExporter) -> dict[str, Mapping[str, str]]:
+        path = Path(exporter.settings["path"])
+        records = map(json.loads, path.read_text().splitlines())
+        return {r["job_id"]: {"invocation_id": r["invocation_id"], "task": r["task"]} for r in records}

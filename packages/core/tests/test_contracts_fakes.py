@@ -108,6 +108,10 @@ class TestFakeResultExporterContract(ResultExporterContract):
         assert isinstance(exporter, FakeResultExporter)
         return [(record.job_id, record.scores) for record in exporter.records.values()]
 
+    def stored_fields(self, exporter: ResultExporter) -> dict[str, Mapping[str, str]]:
+        assert isinstance(exporter, FakeResultExporter)
+        return {r.job_id: {"invocation_id": r.invocation_id, "task": r.task_name} for r in exporter.records.values()}
+
 
 class TestInMemoryInvocationStoreContract(InvocationStoreContract):
     """InMemoryInvocationStore against the invocation store contract."""

@@ -184,10 +184,15 @@ def test_export_skips_failed_jobs(tmp_path: Path) -> None:
     exporter = FakeResultExporter({"location": "memory://test"})
     report = export_results(exporter, [(run.invocation, jobs)])
     assert report.exported == [jobs[0].id]
-    assert report.skipped == sorted([jobs[1].id, jobs[2].id])
+    assert sorted(report.skipped) == sorted([jobs[1].id, jobs[2].id])
+    assert report.skipped[jobs[1].id].startswith("not successful (failed")
+    assert report.skipped[jobs[2].id].startswith("not successful (")
     assert report.location == "memory://test"
     assert list(exporter.records) == [jobs[0].id]
-    assert exporter.records[jobs[0].id].scores == {"nel_bench.arithmetic.accuracy.accuracy": 1.0}
+    assert exporter.records[jobs[0].id].scores == {
+        "nel_bench.arithmetic_accuracy_accuracy": 1.0,
+        "nel_bench.arithmetic_accuracy_accuracy_stderr": 0.0,
+    }
 
 
 def test_export_twice_stores_once(tmp_path: Path) -> None:
@@ -201,10 +206,13 @@ def test_export_twice_stores_once(tmp_path: Path) -> None:
 
 
 def test_export_refused_is_an_export_error(tmp_path: Path) -> None:
-    """A destination that refuses raises ExportError."""
+    """A destination that refuses raises ExportError naming every job it did not take."""
     run = _Run(tmp_path)
-    with pytest.raises(ExportError):
-        export_results(FakeResultExporter({"fail": True}), [(run.invocation, run.refresh())])
+    jobs = run.refresh()
+    with pytest.raises(ExportError) as caught:
+        export_results(FakeResultExporter({"fail": True}), [(run.invocation, jobs)])
+    assert all(job.id in caught.value.message for job in jobs)
+    assert caught.value.message.startswith("fake: memory://fake: the destination refused the results")
 
 
 def test_logs_of_a_job(tmp_path: Path) -> None:

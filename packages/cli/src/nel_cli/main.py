@@ -152,19 +152,45 @@ def resume(id: str = typer.Argument(..., metavar="ID", help="Invocation or job i
 
 @app.command(cls=NelCommand)
 def export(
-    ids: list[str] = typer.Argument(..., metavar="ID", help="Invocation or job ids."),
+    ids: Optional[list[str]] = typer.Argument(None, metavar="ID", help="Invocation or job ids (prefixes work)."),
     dest: str = typer.Option(
         "local", "--dest", "-d", metavar="NAME", help="Exporter: local, mlflow, wandb, gsheets."
     ),
     override: Optional[list[str]] = typer.Option(
-        None, "-o", "--override", metavar="KEY=VALUE", help="Exporter setting key=value."
+        None, "-o", "--override", metavar="KEY=VALUE",
+        help="Exporter setting: export.NAME.key=value, or key=value (repeatable).",
+    ),
+    output_format: Optional[str] = typer.Option(
+        None, "--format", metavar="FORMAT", help="local: the summary file's format (json or csv)."
+    ),
+    output_dir: Optional[str] = typer.Option(None, "--output-dir", metavar="DIR", help="local: where to write."),
+    output_filename: Optional[str] = typer.Option(
+        None, "--output-filename", metavar="NAME", help="local: the summary file's name."
+    ),
+    copy_logs: Optional[bool] = typer.Option(None, "--copy-logs", help="Also export the jobs' logs."),
+    only_required: Optional[bool] = typer.Option(
+        None, "--only-required/--all-artifacts", help="Export only the result files that matter, or all of them."
+    ),
+    log_metrics: Optional[list[str]] = typer.Option(
+        None, "--log-metrics", metavar="PATTERN", help="Export only metrics matching PATTERN (repeatable)."
+    ),
+    job_dirs: Optional[list[str]] = typer.Option(
+        None, "--job-dirs", metavar="DIR", help="Read jobs from this folder instead of the store (repeatable)."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Export finished jobs' results."""
+    """Export finished jobs' results (invocations or single jobs)."""
     from nel_cli.commands.export import export_command
 
-    export_command(ids, dest, override or [], json_output)
+    flags = {
+        "format": output_format,
+        "output_dir": output_dir,
+        "output_filename": output_filename,
+        "copy_logs": copy_logs,
+        "only_required": only_required,
+        "log_metrics": log_metrics or None,
+    }
+    export_command(ids or [], dest, override or [], flags, job_dirs or [], json_output)
 
 
 @app.command(cls=NelCommand)

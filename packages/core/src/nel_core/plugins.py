@@ -138,7 +138,7 @@ _EXPORTERS = _Group(
     group=EXPORTER_GROUP,
     kind="exporter",
     spec_type=ExporterSpec,
-    planned={
+    providers={
         "local": "nel-exporter-local",
         "mlflow": "nel-exporter-mlflow",
         "wandb": "nel-exporter-wandb",

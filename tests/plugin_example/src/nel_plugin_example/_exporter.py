@@ -1,8 +1,9 @@
-"""The ``example-jsonl`` exporter: one JSON line per job, appended to a file."""
+"""The ``example-jsonl`` exporter: one JSON line per job, kept in a file."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,10 +15,11 @@ __all__ = ["EXPORTER_SPEC", "JsonlExporter"]
 
 
 class JsonlExporter(ResultExporter):
-    """Appends one line per job to the file ``path``: ``{"job_id", "invocation_id", "task", "scores"}``.
+    """Keeps one line per job in the file ``path``: ``{"job_id", "invocation_id", "task", "scores"}``.
 
-    A job whose id the file already holds is not written again, so exporting twice changes
-    nothing; it is still reported as exported (the destination holds it).
+    A job whose id the file already holds has its line replaced, so exporting twice changes
+    nothing and exporting again after a re-run updates the scores. The file is rewritten whole
+    (written beside it, then renamed), so a failed export leaves the previous file intact.
 
     Settings:
         path: The file (created with its folder when missing).
@@ -59,24 +61,21 @@ class JsonlExporter(ResultExporter):
         return records
 
     def export(self, items: Sequence[ExportItem]) -> ExportReport:
-        seen = {record["job_id"] for record in self.records()}
-        lines: list[str] = []
+        by_job = {record["job_id"]: record for record in self.records()}
         for item in items:
-            if item.job.id in seen:
-                continue
-            seen.add(item.job.id)
-            record = {
+            by_job[item.job.id] = {
                 "job_id": item.job.id,
                 "invocation_id": item.invocation.id,
-                "task": item.job.task_name,
-                "scores": item.results.as_dict(),
+                "task": item.row.task,
+                "scores": item.row.metrics,
             }
-            lines.append(json.dumps(record, sort_keys=True) + "\n")
-        if lines:
+        if items:
+            text = "".join(json.dumps(record, sort_keys=True) + "\n" for record in by_job.values())
+            partial = self.path.with_name(self.path.name + ".partial")
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a") as handle:
-                    handle.write("".join(lines))  # one write: the lines of one export stay together
+                partial.write_text(text)
+                os.replace(partial, self.path)
             except OSError as exc:
                 raise ExportError(f"{self.path}: cannot write: {exc}") from exc
         return ExportReport(
@@ -89,5 +88,5 @@ EXPORTER_SPEC = ExporterSpec(
     name="example-jsonl",
     factory=JsonlExporter,
     package="nel-plugin-example",
-    description="one JSON line per job appended to a file (settings: path)",
+    description="one JSON line per job kept in a file (settings: path)",
 )

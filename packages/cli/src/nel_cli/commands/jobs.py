@@ -172,6 +172,7 @@ def info_command(id: str, json_output: bool) -> None:
                 "job_dir": j.job_dir,
                 "scores": _scores(j),
                 **_requests(j),
+                "auto_export": j.data.get("auto_export") or {},
             }
             for j in jobs
         ],
@@ -190,6 +191,9 @@ def info_command(id: str, json_output: bool) -> None:
             typer.echo(f"  failed requests: {failed}" + (f"; {error}" if error else ""))
         for name, value in sorted(described["scores"].items()):
             typer.echo(f"  {name}: {value:.4f}")
+        for dest, outcome in sorted(described["auto_export"].items()):
+            where = outcome.get("location") or f"not exported: {outcome.get('error') or outcome.get('skipped')}"
+            typer.echo(f"  auto-export {dest}: {where}")
     typer.echo(f"\nconfig (as composed and run; also in {data['config_file']}):")
     typer.echo(textwrap.indent(dump(invocation.config).rstrip("\n"), "  "))
 

@@ -117,6 +117,18 @@ class Executor(abc.ABC):
                 return
             time.sleep(0.5)
 
+    def fetch_job_dir(self, job: Job, destination: Path) -> Path:
+        """Copy the folder of ``job`` (results, logs) from where it ran into ``destination`` (ARTIFACT_COPY).
+
+        Export calls it for a job whose folder is not on this host; it returns the local copy.
+
+        Raises:
+            SchedulingError: when the folder cannot be copied.
+        """
+        from nel_core.errors import SchedulingError
+
+        raise SchedulingError(f"executor '{self.name}' cannot copy a job's folder")
+
     def resume(self, invocation: Invocation, jobs: Sequence[Job]) -> dict[str, str]:
         """Re-run ``jobs`` in place (RESUME); return job id -> new handle."""
         from nel_core.errors import SchedulingError

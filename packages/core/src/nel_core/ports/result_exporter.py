@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from nel_core.exporting import ExportRow
 from nel_core.models.domain import Invocation, Job
 from nel_core.models.results import JobResults
 
@@ -17,22 +18,39 @@ __all__ = ["ExportItem", "ExportReport", "ExporterSpec", "ResultExporter"]
 
 @attrs.frozen(kw_only=True)
 class ExportItem:
-    """One finished job with its results and where its artifacts are."""
+    """One finished job with its results, its row, and where its files are on this host.
+
+    Args:
+        row: What every destination shows of the job; its metrics are already filtered by
+            ``log_metrics`` (exporters write ``row.metrics``, never the unfiltered results).
+        artifacts_dir: The harness's output folder (``results.yml`` and friends).
+        job_dir: The job's folder (``job.log``, ``run_config.yml``); a local copy when the job
+            ran elsewhere.
+    """
 
     invocation: Invocation
     job: Job
     results: JobResults
+    row: ExportRow
     artifacts_dir: Path
+    job_dir: Path
 
 
 @attrs.frozen(kw_only=True)
 class ExportReport:
-    """What an export did: where it wrote and which jobs it wrote or skipped."""
+    """What an export did: where it wrote, which jobs it wrote, skipped or failed to write.
+
+    Args:
+        exported: Ids of the jobs the destination now holds.
+        skipped: Job id -> why it was not exported (no results, not successful, exists already).
+        failed: Job id -> why the destination did not take it; any entry makes the export fail.
+    """
 
     destination: str
     location: str
     exported: list[str] = attrs.Factory(list)
-    skipped: list[str] = attrs.Factory(list)
+    skipped: dict[str, str] = attrs.Factory(dict)
+    failed: dict[str, str] = attrs.Factory(dict)
 
 
 class ResultExporter(abc.ABC):
@@ -45,10 +63,14 @@ class ResultExporter(abc.ABC):
 
     @abc.abstractmethod
     def export(self, items: Sequence[ExportItem]) -> ExportReport:
-        """Export ``items``; idempotent.
+        """Export ``items``; idempotent: a job exported again replaces its record.
+
+        A destination that takes some jobs and refuses others reports the refused ones in
+        :attr:`ExportReport.failed`; one that takes nothing raises. Nothing is half-written:
+        a job is either recorded whole or not at all.
 
         Raises:
-            ExportError: when the destination refuses the results.
+            ExportError: when the destination refuses the results (or cannot be reached).
         """
 
 

@@ -2,7 +2,8 @@
 
 from nel_core.services.control import kill, resume
 from nel_core.services.dryrun import DryRun, dry_run, dry_run_data, dry_run_text, render_dry_run
-from nel_core.services.export import export_results
+from nel_core.services.export import ExportFailed, export_item, export_results
+from nel_core.services.job_dirs import jobs_from_dirs, select_jobs
 from nel_core.services.launch import Launched, launch, make_plan
 from nel_core.services.materialize import materialize, render_files
 from nel_core.services.plan import HARNESS_VERSION, Plan, plan_run
@@ -14,6 +15,7 @@ from nel_core.services.status import ExecutorFor, refresh
 __all__ = [
     "HARNESS_VERSION",
     "DryRun",
+    "ExportFailed",
     "ExecutorFor",
     "Launched",
     "Markers",
@@ -23,7 +25,9 @@ __all__ = [
     "dry_run",
     "dry_run_data",
     "dry_run_text",
+    "export_item",
     "export_results",
+    "jobs_from_dirs",
     "kill",
     "launch",
     "make_plan",
@@ -37,4 +41,5 @@ __all__ = [
     "render_dry_run",
     "render_files",
     "resume",
+    "select_jobs",
 ]

@@ -32,6 +32,7 @@ from nel_core.models.config import RunConfig
 from nel_core.models.domain import Invocation, Job, JobState
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
+from nel_core.services.auto_export import check_destinations
 from nel_core.services.crash import crash_point
 from nel_core.services.ids import job_id, new_invocation_id
 from nel_core.services.materialize import job_dir_name, materialize, partial_dir, render_files
@@ -80,6 +81,8 @@ def launch(
         NelError: the first problem met (preflight, env, disk, store, submission); nothing is
             left behind by it.
     """
+    if plan.config.execution.auto_export.destinations:
+        check_destinations(unstructure(plan.config))
     executor.preflight(plan)
     root = executor.output_root()
     files = render_files(plan, executor, root, environ)  # an unset secret fails here

@@ -16,6 +16,7 @@ from nel_core.models.results import RequestStats
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
 from nel_core.results._read import keep_samples
+from nel_core.services.auto_export import auto_export
 
 __all__ = [
     "REQUEST_KEYS",
@@ -48,7 +49,8 @@ def refresh(
     """
     reports = _reports(executor_for, invocations)
     refreshed: list[Job] = []
-    for _, jobs in invocations:
+    for invocation, jobs in invocations:
+        start = len(refreshed)
         for job in jobs:
             report = reports.get(job.id)
             if report is None:
@@ -62,6 +64,7 @@ def refresh(
                     # A harness that writes no samples file: keep nemo-evaluator's requests as one.
                     keep_samples(Path(updated.job_dir) / ARTIFACTS_DIR)
             refreshed.append(updated)
+        refreshed[start:] = auto_export(store, invocation, refreshed[start:])
     return refreshed
 
 

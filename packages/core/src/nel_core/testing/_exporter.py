@@ -20,7 +20,7 @@ class ExportRecord:
     invocation_id: str
     job_id: str
     task_name: str
-    scores: dict[str, float]
+    scores: dict[str, float]  # the row's metrics, by flat name
 
 
 class FakeResultExporter(ResultExporter):
@@ -48,7 +48,7 @@ class FakeResultExporter(ResultExporter):
                 invocation_id=item.invocation.id,
                 job_id=item.job.id,
                 task_name=item.job.task_name,
-                scores=item.results.as_dict(),
+                scores=dict(item.row.metrics),
             )
         return ExportReport(
             destination=self.name,

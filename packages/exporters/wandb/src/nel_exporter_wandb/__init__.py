@@ -1,4 +1,19 @@
-"""nel-exporter-wandb: NEL adapter for results to Weights & Biases.
+"""nel-exporter-wandb: finished jobs' results to Weights & Biases runs.
 
-Not implemented yet: this distribution registers no entry point until it works.
+Registered as ``wandb`` in the ``nel.exporters`` entry-point group. The W&B SDK is imported only
+when an export runs, never when this package is imported.
 """
+
+from nel_core.ports.result_exporter import ExporterSpec
+from nel_exporter_wandb._exporter import WandbExporter
+from nel_exporter_wandb._settings import LOG_MODES, WandbSettings
+
+__all__ = ["EXPORTER_SPEC", "LOG_MODES", "WandbExporter", "WandbSettings"]
+
+#: The registration (entry point ``nel.exporters: wandb``).
+EXPORTER_SPEC = ExporterSpec(
+    name="wandb",
+    factory=WandbExporter,
+    package="nel-exporter-wandb",
+    description="a W&B run per job (per_task) or per invocation (multi_task): metrics, config, artifact",
+)
