@@ -18,6 +18,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, free_port, wait_for
 
+from nel_core.ports.scheduler import Scheduler
+from nel_core.testing.contracts import SchedulerContract
+from nel_executor_slurm.commands import SlurmScheduler
+from nel_ssh import SshTarget, SshTransport
+
 pytestmark = pytest.mark.integration
 
 Nel = Callable[..., subprocess.CompletedProcess[str]]
@@ -139,6 +144,27 @@ def on_cluster(request: pytest.FixtureRequest, nel: Nel, cluster: dict[str, str]
 @pytest.fixture
 def as_root(nel: Nel, cluster: dict[str, str], ssh_config: Path, tmp_path: Path) -> Cluster:
     return Cluster(nel, cluster, ssh_config, tmp_path, "root")
+
+
+class TestSlurmSchedulerOnTheClusterContract(SchedulerContract):
+    """Core's Scheduler suite against the real cluster, over SSH: sbatch, squeue, sacct, scancel."""
+
+    finds_jobs = True
+    timeout = 120.0
+    poll_interval = 0.5
+
+    @pytest.fixture
+    def scheduler(self, cluster: dict[str, str]) -> Iterator[Scheduler]:
+        target = SshTarget(
+            alias="nel-test-cluster", host=cluster["SSH_HOST"], port=int(cluster["SSH_PORT"]), user="root",
+            identity_files=(cluster["SSH_KEY"],), known_hosts=(cluster["SSH_KNOWN_HOSTS"],),
+        )  # fmt: skip
+        transport = SshTransport(target)
+        yield SlurmScheduler(transport)
+        transport.close()
+
+    def unknown_handle(self) -> str:
+        return "99999999"
 
 
 def test_submit_status_logs_results_with_one_deployment(on_cluster: Cluster) -> None:

@@ -76,6 +76,7 @@ def sbatch(state: Path, args: list[str]) -> int:
     job = state / str(job_id)
     job.mkdir()
     shutil.copy(original, _script(job))
+    (job / "original").write_text(positional[0])
     os.environ["SLURM_JOB_ID"] = str(job_id)
     script = _script(job)
     after = next((a.split(":", 1)[1] for a in args if a.startswith("--dependency=afternotok:")), "")
@@ -97,6 +98,10 @@ def squeue(state: Path, args: list[str]) -> int:
         job = state / job_id
         if job.is_dir() and _state(job).is_active:
             print(f"{job_id}|{'PENDING' if (job / 'waiting').exists() else 'RUNNING'}")
+    if not _ids(args) and "--format=%i|%o" in args:  # every live job with its batch script
+        for job in sorted(state.iterdir()):
+            if job.is_dir() and (job / "original").exists() and _state(job).is_active:
+                print(f"{job.name}|{(job / 'original').read_text()}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""SlurmCommands over a scripted transport: one round trip per call, exact id matching, errors."""
+"""SlurmScheduler's batch commands over a scripted transport: one round trip per call, exact id matching, errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from nel_core.errors import ConfigError, PreflightError, SchedulingError
 from nel_core.models.domain import Job, JobState
 from nel_core.transport import LocalTransport, Transport, TransportError
-from nel_executor_slurm.commands import SlurmCommands, slurm_job_state
+from nel_executor_slurm.commands import SlurmScheduler, slurm_job_state
 from nel_executor_slurm.config import SlurmExecutionConfig
 from nel_executor_slurm.executor import SlurmExecutor
 from nel_executor_slurm.transport import open_transport
@@ -49,7 +49,7 @@ def test_snapshot_matches_ids_exactly_in_one_round_trip() -> None:
         "1000|COMPLETED|0:0\n1000.batch|COMPLETED|0:0\n1003|CANCELLED by 0|0:15\n10000|FAILED|1:0\n@@nel-rc 0\n"
     )
     transport = Scripted([(0, out, "")])
-    found = SlurmCommands(transport).snapshot([(None, ["/j/slurm.chain"])], ids=["1003"], id_files=["/j/slurm.chain"])
+    found = SlurmScheduler(transport).snapshot([(None, ["/j/slurm.chain"])], ids=["1003"], id_files=["/j/slurm.chain"])
     assert len(transport.calls) == 1
     assert {k: v.state for k, v in found.jobs.items()} == {
         "1000": "COMPLETED", "1001": "RUNNING", "1002": "PENDING", "1003": "CANCELLED by 0",
@@ -64,7 +64,7 @@ def test_snapshot_falls_back_to_scontrol_without_accounting() -> None:
         "@@nel-ids 7\n@@nel-squeue\n@@nel-rc 0\n@@nel-sacct\nsacct: error: Problem talking to the database\n"
         "@@nel-rc 1\n@@nel-scontrol\nJobId=7 JobName=x JobState=TIMEOUT Reason=TimeLimit ExitCode=0:15\n@@nel-rc 0\n"
     )
-    found = SlurmCommands(Scripted([(0, out, "")])).snapshot([], ids=["7"])
+    found = SlurmScheduler(Scripted([(0, out, "")])).snapshot([], ids=["7"])
     assert found.jobs["7"].state == "TIMEOUT" and found.jobs["7"].source == "scontrol"
     assert not found.accounting
 
@@ -76,7 +76,7 @@ def test_snapshot_fails_when_nothing_answers() -> None:
         "@@nel-sacct\nbash: sacct: command not found\n@@nel-rc 127\n"
     )
     with pytest.raises(SchedulingError, match="squeue: command not found"):
-        SlurmCommands(Scripted([(0, out, "")])).snapshot([], ids=["1"])
+        SlurmScheduler(Scripted([(0, out, "")])).snapshot([], ids=["1"])
 
 
 def test_snapshot_runs_the_real_script_on_the_login_node(tmp_path: Path, fake_slurm: Path) -> None:
@@ -87,7 +87,7 @@ def test_snapshot_runs_the_real_script_on_the_login_node(tmp_path: Path, fake_sl
     asked = [(None, [str(tmp_path / "slurm.chain"), str(tmp_path / "missing")]),
              (str(tmp_path / "stage.exit"), [str(tmp_path / "results.yml")]),
              (str(tmp_path / "nope"), [str(tmp_path / "stage.exit")])]  # fmt: skip
-    found = SlurmCommands(LocalTransport()).snapshot(asked, id_files=[str(tmp_path / "slurm.chain")])
+    found = SlurmScheduler(LocalTransport()).snapshot(asked, id_files=[str(tmp_path / "slurm.chain")])
     assert found.files == {str(tmp_path / "slurm.chain"): "5\n", str(tmp_path / "results.yml"): "a: 1\n"}
     assert found.jobs == {}  # the fake Slurm never ran job 5
 
@@ -104,15 +104,15 @@ def test_slurm_states_map_to_job_states() -> None:
 def test_submit_sends_every_script_at_once_and_undoes_a_partial_submission() -> None:
     """All sbatch calls go in one round trip; when one fails, the ones before it are cancelled."""
     transport = Scripted([(0, "11\n12\n", "")])
-    submitted = SlurmCommands(transport).submit(
-        [("/a.sbatch", [], ["/a/0"]), ("/b.sbatch", ["/job 1"], ["/job 1"])], chain_file="slurm.chain"
+    submitted = SlurmScheduler(transport).submit_many(
+        [("/a.sbatch", [], [], ["/a/0"]), ("/b.sbatch", [], ["/job 1"], ["/job 1"])], chain_file="slurm.chain"
     )
     assert submitted == ["11", "12"]
     assert len(transport.calls) == 1 and "sbatch --parsable /b.sbatch '/job 1'" in transport.calls[0][-1]
     assert "'/job 1/slurm.chain'" in transport.calls[0][-1]
     failing = Scripted([(1, "21\n", "sbatch: error: invalid partition specified: gpu\n"), (0, "", "")])
     with pytest.raises(SchedulingError, match="^sbatch: invalid partition specified: gpu$"):
-        SlurmCommands(failing).submit([("/a.sbatch", [], []), ("/b.sbatch", [], [])], chain_file="c")
+        SlurmScheduler(failing).submit_many([("/a.sbatch", [], [], []), ("/b.sbatch", [], [], [])], chain_file="c")
     assert "scancel $ids" in failing.calls[1][-1] and "ids=21" in failing.calls[1][-1]
 
 
@@ -122,7 +122,7 @@ def test_check_names_the_missing_command(tmp_path: Path, monkeypatch: pytest.Mon
         (tmp_path / program).symlink_to(shutil.which(program) or program)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(PreflightError, match="no 'sbatch' on PATH of the login node"):
-        SlurmCommands(LocalTransport()).check(str(tmp_path))
+        SlurmScheduler(LocalTransport()).check(str(tmp_path))
 
 
 def test_check_refuses_an_output_dir_that_is_not_writable(tmp_path: Path, fake_slurm: Path) -> None:
@@ -130,8 +130,8 @@ def test_check_refuses_an_output_dir_that_is_not_writable(tmp_path: Path, fake_s
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(PreflightError, match="is not a writable folder"):
-        SlurmCommands(LocalTransport()).check(str(blocker / "out"))
-    SlurmCommands(LocalTransport()).check(str(tmp_path / "new" / "out"))
+        SlurmScheduler(LocalTransport()).check(str(blocker / "out"))
+    SlurmScheduler(LocalTransport()).check(str(tmp_path / "new" / "out"))
     assert not (tmp_path / "new").exists()
 
 

@@ -17,7 +17,15 @@ from nel_core.host.processes import signal_group
 from nel_core.models.domain import Job
 from nel_core.ports.container_runtime import ContainerRuntime
 from nel_core.ports.executor import Executor, ExecutorSpec
-from nel_core.testing.contracts import ContainerRuntimeContract, ExecutorContract, FaultInjectionContract
+from nel_core.ports.scheduler import Scheduler
+from nel_core.testing.contracts import (
+    ContainerRuntimeContract,
+    ExecutorContract,
+    FaultInjectionContract,
+    SchedulerContract,
+)
+from nel_core.transport import LocalTransport
+from nel_executor_slurm.commands import SlurmScheduler
 from nel_executor_slurm.runtimes import (
     ApptainerRuntime,
     CharliecloudRuntime,
@@ -48,7 +56,18 @@ class TestSlurmExecutorContract(ExecutorContract):
 
 
 class TestSlurmExecutorFaultsContract(TestSlurmExecutorContract, FaultInjectionContract):
-    """The Slurm executor under crashes, failing stores, full disks and a job that dies with its node."""
+    """The Slurm executor under crashes, failing stores, full disks and a job that dies with its node.
+
+    A chain of one link (max_walltime = walltime): a job whose node fails is not resumed here, so
+    that it ends as the suite expects; resumption is shown on the real cluster.
+    """
+
+    @pytest.fixture
+    def execution(self, tmp_path: Path, fake_slurm: Path) -> dict[str, Any]:
+        return {
+            "type": "slurm", "hostname": "localhost", "account": "nel", "output_dir": str(tmp_path / "out"),
+            "container_runtime": "none", "gres": None, "walltime": "01:00:00", "max_walltime": "01:00:00",
+        }  # fmt: skip
 
     def kill_supervision(self, executor: Executor, job: Job) -> str:
         """Kill the sbatch job outright, as a node failure does: its script and every process it started."""
@@ -58,6 +77,19 @@ class TestSlurmExecutorFaultsContract(TestSlurmExecutorContract, FaultInjectionC
             signal_group(pid_file.read_text().strip(), signal.SIGKILL)
         signal_group(script.partition("@")[0], signal.SIGKILL)
         return script.partition("@")[0]
+
+
+class TestSlurmSchedulerContract(SchedulerContract):
+    """sbatch, squeue, sacct and scancel of the fake Slurm, on the login node."""
+
+    finds_jobs = True
+
+    @pytest.fixture
+    def scheduler(self, fake_slurm: Path) -> Scheduler:
+        return SlurmScheduler(LocalTransport())
+
+    def unknown_handle(self) -> str:
+        return "999999"
 
 
 class TestPyxisRuntimeContract(ContainerRuntimeContract):

@@ -1,7 +1,10 @@
-"""Slurm's commands (sbatch, squeue, sacct, scontrol, scancel) through a Transport, many jobs per round trip.
+"""The Slurm Scheduler: sbatch, squeue, sacct, scontrol and scancel through a Transport.
 
-Each method sends one bash script to the login node, whatever the number of jobs: submitting an
-invocation, asking the states of any number of jobs (with what their folders say), cancelling.
+:class:`SlurmScheduler` is core's Scheduler port for Slurm (one job per call: submit, states,
+find, cancel), and offers what the executor needs beyond it, many jobs per round trip: each
+method sends one bash script to the login node, whatever the number of jobs: submitting an
+invocation, asking the states of any number of jobs (with what their folders say), cancelling
+chains.
 """
 
 from __future__ import annotations
@@ -9,14 +12,17 @@ from __future__ import annotations
 import base64
 import shlex
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import ClassVar
 
 import attrs
 
-from nel_core.errors import PreflightError, SchedulingError
-from nel_core.models.domain import JobState
+from nel_core.errors import NelError, PreflightError, SchedulingError
+from nel_core.models.domain import JobState, StateReport
+from nel_core.ports.scheduler import RenderedJob, Scheduler
 from nel_core.transport import Transport
 
-__all__ = ["SlurmCommands", "SlurmJob", "Snapshot", "slurm_job_state"]
+__all__ = ["SlurmJob", "SlurmScheduler", "Snapshot", "slurm_job_state"]
 
 #: Slurm's states (squeue's long names, sacct's and scontrol's first word) and what they mean for NEL.
 _STATES = {
@@ -65,11 +71,54 @@ def _one_line(text: str, fallback: str) -> str:
     return " ".join(text.split()) or fallback
 
 
-class SlurmCommands:
-    """sbatch, squeue, sacct, scontrol and scancel on the login node, one round trip per call."""
+class SlurmScheduler(Scheduler):
+    """sbatch, squeue, sacct, scontrol and scancel on the login node, one round trip per call.
+
+    A job's handle is its Slurm job id. Its log is what its script writes (the executor's jobs
+    write ``job.log``): no LOG_STREAMING here.
+    """
+
+    name: ClassVar[str] = "slurm"
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
+
+    # ---------------------------------------------------------------------------- the port
+
+    def submit(self, job: RenderedJob) -> str:
+        """``sbatch`` the job's script with its arguments, its output beside the script."""
+        output = f"--output={job.script.parent / job.script.stem}-%j.log"
+        return self.submit_many([(str(job.script), [output], job.arguments, [])], chain_file="")[0]
+
+    def states(self, handles: Sequence[str]) -> dict[str, StateReport]:
+        if not handles:
+            return {}
+        try:
+            found = self.snapshot([], ids=list(handles)).jobs
+        except NelError as exc:
+            return {h: StateReport(state=JobState.UNKNOWN, reason=f"Slurm cannot be asked: {exc.message}")
+                    for h in handles}  # fmt: skip
+        reports = {}
+        for handle in handles:
+            job = found.get(handle)
+            if job is None:
+                reports[handle] = StateReport(state=JobState.UNKNOWN, reason=f"Slurm knows no job {handle}")
+                continue
+            state = slurm_job_state(job.state)
+            reason = "" if state in (JobState.SUCCESS, JobState.PENDING, JobState.RUNNING) else job.state
+            reports[handle] = StateReport(state=state, reason=reason, exit_code=job.exit_code)
+        return reports
+
+    def find(self, script: Path) -> str:
+        """The id of the live job whose batch script is ``script`` (squeue's command column)."""
+        code, out, _ = self.transport.run(["squeue", "--noheader", "--format=%i|%o"])
+        matches = [line.split("|", 1)[0] for line in out.splitlines() if line.partition("|")[2] == str(script)]
+        return matches[-1] if code == 0 and matches else ""
+
+    def cancel(self, handle: str) -> None:
+        self.cancel_many([handle])
+
+    # ------------------------------------------------------------- many jobs, one round trip
 
     def check(self, output_dir: str) -> str:
         """Slurm's commands are on PATH and ``output_dir`` (or its nearest existing parent) is writable.
@@ -92,25 +141,28 @@ class SlurmCommands:
             raise PreflightError(f"execution: {(out or err).strip() or f'the check exited with {code}'}")
         return out.strip()
 
-    def submit(self, scripts: Sequence[tuple[str, Sequence[str], Sequence[str]]], *, chain_file: str) -> list[str]:
-        """Submit each (script, arguments, job folders) with ``sbatch --parsable``; return the job ids.
+    def submit_many(
+        self, scripts: Sequence[tuple[str, Sequence[str], Sequence[str], Sequence[str]]], *, chain_file: str
+    ) -> list[str]:
+        """Submit each (script, sbatch options, arguments, job folders) with ``sbatch --parsable``;
+        return the job ids, in one round trip.
 
-        Each id is written as the first line of ``chain_file`` in the script's job folders. When
-        one submission fails, those before it are cancelled again.
+        Each id is written as the first line of ``chain_file`` in the script's job folders (when
+        one is named). When one submission fails, those before it are cancelled again.
 
         Raises:
             SchedulingError: with sbatch's own error, in one line.
         """
         lines = []
-        for script, arguments, job_dirs in scripts:
-            chains = " ".join(shlex.quote(f"{d}/{chain_file}") for d in job_dirs)
-            lines.append(f"id=$(sbatch --parsable {shlex.join([script, *arguments])}) || exit $?")
+        for script, options, arguments, job_dirs in scripts:
+            chains = " ".join(shlex.quote(f"{d}/{chain_file}") for d in job_dirs) if chain_file else ""
+            lines.append(f"id=$(sbatch --parsable {shlex.join([*options, script, *arguments])}) || exit $?")
             lines.append(f'id=${{id%%;*}}; echo "$id"; for f in {chains}; do echo "$id" > "$f"; done')
         code, out, err = self.transport.run_script("\n".join(lines))
         ids = [line.strip() for line in out.splitlines() if line.strip()]
         if code != 0 or len(ids) != len(scripts):
             if ids:
-                self.cancel(ids)
+                self.cancel_many(ids)
             raise SchedulingError(f"sbatch: {_one_line(err.replace('sbatch: error:', ''), f'exit code {code}')}")
         return ids
 
@@ -156,8 +208,8 @@ fi
         _, out, err = self.transport.run_script(script)
         return _parse_snapshot(out, err)
 
-    def cancel(self, ids: Sequence[str]) -> None:
-        """``scancel`` the jobs (pending or running); cancelling an ended one is fine.
+    def cancel_many(self, ids: Sequence[str]) -> None:
+        """``scancel`` the jobs (pending or running) in one round trip; cancelling an ended one is fine.
 
         Raises:
             SchedulingError: with scancel's own error.

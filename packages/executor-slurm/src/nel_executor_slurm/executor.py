@@ -9,7 +9,7 @@ A composition of ports and core's toolkit, assembled here and nowhere else:
 - core's :func:`render_job_script` gives each job's ``run.sh`` (stage markers, secrets sourced);
 - :func:`render_sbatch` groups ``tasks_per_job`` jobs per sbatch script;
 - a Transport to the login node (core's local one, or ``nel-ssh``'s: one connection per process,
-  opened on first contact: a dry run contacts nothing) under :class:`SlurmCommands`, which
+  opened on first contact: a dry run contacts nothing) under :class:`SlurmScheduler`, which
   submits, asks and cancels any number of jobs in one round trip.
 
 Over SSH, the invocation's folder is rendered into a local copy (``<NEL_HOME>/clusters/<host>/``
@@ -67,7 +67,7 @@ from nel_core.services.materialize import job_dir_name
 from nel_core.services.plan import Plan
 from nel_core.services.stages import combine, read_markers
 from nel_core.transport import Transport
-from nel_executor_slurm.commands import RESUMABLE, SlurmCommands, SlurmJob, Snapshot, slurm_job_state
+from nel_executor_slurm.commands import RESUMABLE, SlurmJob, SlurmScheduler, Snapshot, slurm_job_state
 from nel_executor_slurm.config import SlurmExecutionConfig
 from nel_executor_slurm.runtimes import PyxisRuntime, slurm_runtime
 from nel_executor_slurm.sbatch import (
@@ -129,8 +129,9 @@ class SlurmExecutor(Executor):
         return self._transport
 
     @property
-    def commands(self) -> SlurmCommands:
-        return SlurmCommands(self.transport)
+    def scheduler(self) -> SlurmScheduler:
+        """Slurm's commands on the login node (core's Scheduler port, and many jobs per round trip)."""
+        return SlurmScheduler(self.transport)
 
     @property
     def mirrored(self) -> bool:
@@ -264,7 +265,7 @@ class SlurmExecutor(Executor):
     # ------------------------------------------------------------------------------ running
 
     def preflight(self, plan: Plan) -> None:
-        self._existing = self.commands.check(self.remote_root)
+        self._existing = self.scheduler.check(self.remote_root)
 
     def _remove_remote(self, remote_invocation_dir: str) -> None:
         """Remove a refused launch's folder, and the parents it created while they are empty
@@ -283,7 +284,7 @@ class SlurmExecutor(Executor):
         remote = self.remote(invocation_dir)
         try:
             self.transport.put_tree(invocation_dir, remote)  # one batch, on the same connection
-            ids = self.commands.submit([(g.script, [], g.job_dirs) for g in groups], chain_file=CHAIN_FILE)
+            ids = self.scheduler.submit_many([(g.script, [], [], g.job_dirs) for g in groups], chain_file=CHAIN_FILE)
         except NelError:
             if self.mirrored:  # nothing of a refused run stays on the cluster
                 self._remove_remote(remote)
@@ -311,7 +312,7 @@ class SlurmExecutor(Executor):
                 asked.append((None, [f"{remote}/{name}" for name in (*_MARKERS, *_PROGRESS)]))
                 asked.append((f"{remote}/{EXIT}", [f"{remote}/{name}" for name in _RESULTS]))
         chains = [f"{self.remote(job.job_dir)}/{CHAIN_FILE}" for job in jobs]
-        return self.commands.snapshot(asked, ids=[job.handle for job in jobs if job.handle], id_files=chains)
+        return self.scheduler.snapshot(asked, ids=[job.handle for job in jobs if job.handle], id_files=chains)
 
     def _mirror(self, job: Job, snapshot: Snapshot) -> None:
         """Bring the local copy of ``job``'s folder in step with the cluster's (markers as they are there)."""
@@ -398,7 +399,7 @@ class SlurmExecutor(Executor):
         groups = [(job_name(self.slurm, invocation.id, g.index), g.job_dirs)
                   for g in self._groups_of(Path(invocation.output_dir))]  # fmt: skip
         groups += [("", [d]) for d in sorted(killing) if not any(d in dirs for _, dirs in groups)]
-        self.commands.cancel_chains(
+        self.scheduler.cancel_chains(
             groups, markers=markers, chain_file=CHAIN_FILE, current_file=CURRENT_FILE, ended=(EXIT, KILLED),
             extra_ids=[job.handle for job in jobs if job.handle],
         )  # fmt: skip
@@ -418,20 +419,20 @@ class SlurmExecutor(Executor):
 
     def resume(self, invocation: Invocation, jobs: Sequence[Job]) -> dict[str, str]:
         wanted = {self.remote(job.job_dir) for job in jobs}
-        submissions = []
+        submissions: list[tuple[str, list[str], list[str], list[str]]] = []
         for group in self._groups_of(Path(invocation.output_dir)):
             chosen = [d for d in group.job_dirs if d in wanted]
             if chosen:
-                submissions.append((group.script, chosen, chosen))
-        missing = wanted - {d for _, chosen, _ in submissions for d in chosen}
+                submissions.append((group.script, [], chosen, chosen))
+        missing = wanted - {d for _, _, chosen, _ in submissions for d in chosen}
         if missing:
             raise SchedulingError(f"no sbatch script of {invocation.id} runs {sorted(missing)[0]}")
         for job in jobs:
             reset_job(Path(job.job_dir))  # the harness's response cache in artifacts/ stays
         if self.mirrored:
             self._reset_remote(invocation, jobs)
-        ids = self.commands.submit(submissions, chain_file=CHAIN_FILE)
-        by_dir = {d: slurm_id for (_, chosen, _), slurm_id in zip(submissions, ids) for d in chosen}
+        ids = self.scheduler.submit_many(submissions, chain_file=CHAIN_FILE)
+        by_dir = {d: slurm_id for (_, _, chosen, _), slurm_id in zip(submissions, ids) for d in chosen}
         return {job.id: by_dir[self.remote(job.job_dir)] for job in jobs}
 
     def _reset_remote(self, invocation: Invocation, jobs: Sequence[Job]) -> None:
