@@ -191,7 +191,8 @@ def integration(session: nox.Session) -> None:
 def benchmarks(session: nox.Session) -> None:
     """Speed of NEL against NeMo Evaluator Launcher 0.2.6, of `nel report`, and of the local executor (tables).
 
-    The local-executor part needs the model server of `scripts/infra.sh start llm` (NEL_TEST_LLM_URL).
+    The local-executor part needs the model server of `scripts/infra.sh start llm` (NEL_TEST_LLM_URL);
+    the Slurm part the cluster and sshd of `scripts/infra.sh start slurm sshd`.
     """
     _nel_environment(session)
     session.run("python", "benchmarks/run.py", *session.posargs, env=TEST_ENV)
@@ -200,3 +201,7 @@ def benchmarks(session: nox.Session) -> None:
         session.run("python", "benchmarks/local.py", env=TEST_ENV)
     else:
         session.warn("NEL_TEST_LLM_URL is not set: skipping benchmarks/local.py (scripts/infra.sh start llm)")
+    if os.environ.get("NEL_TEST_SSH_KEY") and os.environ.get("NEL_TEST_SLURM_ACCOUNT"):
+        session.run("python", "benchmarks/slurm.py", env=TEST_ENV)
+    else:
+        session.warn("no test cluster: skipping benchmarks/slurm.py (scripts/infra.sh start slurm sshd)")
