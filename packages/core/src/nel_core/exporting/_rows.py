@@ -32,6 +32,11 @@ class ExportRow:
 
     #: The fields before the metrics, in the order tables show them.
     FIELDS: ClassVar[tuple[str, ...]] = ("model", "harness", "task", "executor", "invocation_id", "job_id")
+    #: A table's column heading of each field (NeMo Evaluator Launcher's names), in that order.
+    COLUMNS: ClassVar[dict[str, str]] = {
+        "Model Name": "model", "Harness": "harness", "Task Name": "task", "Executor": "executor",
+        "Invocation ID": "invocation_id", "Job ID": "job_id",
+    }  # fmt: skip
 
     model: str
     harness: str

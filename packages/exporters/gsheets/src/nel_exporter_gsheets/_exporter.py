@@ -15,14 +15,7 @@ __all__ = ["BASE_COLUMNS", "DEFAULT_SPREADSHEET", "GsheetsExporter"]
 #: NeMo Evaluator Launcher's default spreadsheet name.
 DEFAULT_SPREADSHEET = "NV-Eval Results"
 #: The leading columns of a new sheet, and the row field each one shows.
-BASE_COLUMNS = {
-    "Model Name": "model",
-    "Harness": "harness",
-    "Task Name": "task",
-    "Executor": "executor",
-    "Invocation ID": "invocation_id",
-    "Job ID": "job_id",
-}
+BASE_COLUMNS = ExportRow.COLUMNS
 _KEYS = {"spreadsheet_id", "spreadsheet_name", "service_account_file"}
 
 

@@ -21,14 +21,7 @@ from nel_core.exporting import ExportRow
 __all__ = ["CSV_COLUMNS", "csv_rows", "json_entries", "upsert_csv", "upsert_json"]
 
 #: The CSV's leading columns, and the row field each one shows.
-CSV_COLUMNS = {
-    "Model Name": "model",
-    "Harness": "harness",
-    "Task Name": "task",
-    "Executor": "executor",
-    "Invocation ID": "invocation_id",
-    "Job ID": "job_id",
-}
+CSV_COLUMNS = ExportRow.COLUMNS
 
 
 def _now() -> str:
