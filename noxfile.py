@@ -163,7 +163,7 @@ def boundaries(session: nox.Session) -> None:
 def examples(session: nox.Session) -> None:
     """Every file in examples/ dry-runs."""
     _nel_environment(session)
-    tmp = session.create_tmp()
+    tmp = os.path.abspath(session.create_tmp())  # a remote executor (slurm) needs an absolute output_dir
     # A dry run fails while a host: variable the run reads is unset: give every one the examples read a value.
     examples = sorted((ROOT / "examples").glob("*.yaml"))
     variables = {name for e in examples for name in re.findall(r"host:([A-Za-z_][A-Za-z0-9_]*)", e.read_text())}
