@@ -133,6 +133,12 @@ class Cluster:
         return self.states(invocation)
 
 
+def slow(config: Path, *, seconds: int) -> Path:
+    """``config`` with each task sleeping ``seconds`` first (``evaluation.pre_cmd``)."""
+    config.write_text(config.read_text().replace("evaluation:\n", f"evaluation:\n  pre_cmd: sleep {seconds}\n", 1))
+    return config
+
+
 @pytest.fixture(params=["root", "user"])
 def on_cluster(request: pytest.FixtureRequest, nel: Nel, cluster: dict[str, str], ssh_config: Path,
                tmp_path: Path) -> Iterator[Cluster]:  # fmt: skip
@@ -183,7 +189,7 @@ def test_submit_status_logs_results_with_one_deployment(on_cluster: Cluster) -> 
     assert local != Path(remote) and (local / "0-nel_bench.capitals" / "artifacts" / "results.yml").is_file()
     logs = on_cluster.nel("logs", f"{invocation}.1").stdout
     assert "nel_bench" in logs or "nemo_evaluator" in logs
-    assert squeue(invocation) == []
+    wait_for(lambda: squeue(invocation) == [], 60, "the sbatch job to end")  # it tears the server down
 
 
 def test_kill_cancels_a_running_job_and_its_queued_successor(as_root: Cluster) -> None:
@@ -197,10 +203,15 @@ def test_kill_cancels_a_running_job_and_its_queued_successor(as_root: Cluster) -
 
 
 def test_timeout_resumes_by_itself_and_completes(as_root: Cluster) -> None:
-    """A 1-minute walltime that cannot hold the run: the job times out, its successor resumes and completes."""
-    tasks = ["nel_bench.capitals", "nel_bench.mini"] * 4
-    invocation = as_root.run(as_root.config(tasks, limit=12, walltime="00:01:00", max_walltime="00:06:00"))
+    """A 1-minute walltime that cannot hold the run: the job times out, its successor resumes and completes.
+
+    Each task first sleeps 25 s (``evaluation.pre_cmd``): four of them outlast one link (Slurm
+    ends it 60-95 s in) whatever the machine's speed."""
+    tasks = ["nel_bench.capitals", "nel_bench.mini"] * 2
+    config = slow(as_root.config(tasks, limit=6, walltime="00:01:00", max_walltime="00:06:00"), seconds=25)
+    invocation = as_root.run(config)
     assert as_root.wait_ended(invocation, timeout=480) == ["success"] * len(tasks)
+    wait_for(lambda: squeue(invocation) == [], 60, "the last link to end")  # it tears the server down
     remote = Path(f"{as_root.output_dir}/{invocation}")
     chain = (remote / "0-nel_bench.capitals" / "slurm.chain").read_text().split()
     states = sacct(chain)
@@ -210,12 +221,11 @@ def test_timeout_resumes_by_itself_and_completes(as_root: Cluster) -> None:
     ran_in = [(remote / Path(str(j["job_dir"])).name / "slurm.id").read_text().strip() for j in jobs]
     assert [j["handle"] for j in jobs] == ran_in
     assert jobs[0]["handle"] == chain[0] and jobs[-1]["handle"] != chain[0]
-    assert squeue(invocation) == []
 
 
 def test_kill_after_a_resume_cancels_the_newest_link(as_root: Cluster) -> None:
     """Once the chain has moved to a resubmitted job, kill cancels that one and nothing stays queued."""
-    invocation = as_root.run(as_root.config(["nel_bench.capitals"] * 12, limit=20, walltime="00:01:00"))
+    invocation = as_root.run(slow(as_root.config(["nel_bench.capitals"] * 6, limit=5, walltime="00:01:00"), seconds=25))
     first = str(as_root.jobs(invocation)[0]["handle"])
     wait_for(lambda: {str(j["handle"]) for j in as_root.jobs(invocation)} != {first}, 300, "a resubmission")
     as_root.nel("kill", invocation)
