@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from nel_core.catalog import Catalog, TaskEntry
+from nel_core.deployments.tuning import HostCpus, ServerTuning, tune_deployment
 from nel_core.env import merge_env, parse_env_value
 from nel_core.errors import ConfigError, NelError, Problems
 from nel_core.models.config import RunConfig, TaskConfig
@@ -32,6 +33,8 @@ class Plan:
     jobs: list[JobSpec]
     endpoint: Endpoint
     endpoint_spec: EndpointSpec | None = None
+    #: The server settings chosen from the machine (None: the deployment type has none).
+    tuning: ServerTuning | None = None
 
 
 def plan_run(
@@ -41,6 +44,7 @@ def plan_run(
     provider: EndpointProvider,
     invocation_id: str,
     task_filter: Sequence[str] = (),
+    cpus: HostCpus | None = None,
 ) -> Plan:
     """Turn ``config`` into a :class:`Plan`.
 
@@ -49,12 +53,16 @@ def plan_run(
 
     Args:
         task_filter: Run only the tasks with these names (as written or qualified).
+        cpus: The CPUs of the host the deployment's server runs on, where that is this host:
+            unset server settings are chosen from them (the plan's config holds the choice).
 
     Raises:
         ConfigError: on an unknown or ambiguous task, a missing endpoint, a bad harness
             parameter, a bad env value; Problems naming each one when there are several.
     """
     problems: list[NelError] = []
+    deployment, tuning = tune_deployment(config.deployment, cpus)
+    config = attrs.evolve(config, deployment=deployment)
     tasks = _select(config.evaluation.tasks, task_filter, catalog, problems)
     problems += check_evaluator_config(config.evaluation.nemo_evaluator_config, "evaluation.nemo_evaluator_config")
     for index, task, _ in tasks:
@@ -89,6 +97,7 @@ def plan_run(
         jobs=jobs,
         endpoint=endpoint,
         endpoint_spec=endpoint_spec,
+        tuning=tuning,
     )
 
 
