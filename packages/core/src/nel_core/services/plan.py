@@ -13,15 +13,19 @@ from nel_core.env import merge_env, parse_env_value
 from nel_core.errors import ConfigError, NelError, Problems
 from nel_core.models.config import RunConfig, TaskConfig
 from nel_core.models.domain import Endpoint, EndpointSpec, JobSpec, Mount
-from nel_core.params import check_evaluator_config
+from nel_core.params import AUTO, check_evaluator_config
 from nel_core.ports.endpoint_provider import EndpointProvider
 from nel_core.services.merge import deep_merge
 
-__all__ = ["HARNESS_VERSION", "Plan", "plan_run"]
+__all__ = ["ADAPTIVE_HARNESSES", "AUTO_MAXIMUM", "HARNESS_VERSION", "Plan", "plan_run"]
 
 #: The NeMo Evaluator release a plain-process runtime installs (0.2.x breaks offline benchmarks).
 HARNESS_VERSION = "nemo-evaluator==0.1.95"
 _COMMAND = "nemo-evaluator run_eval --run_config {run_config}"
+#: The most requests in flight ``parallelism: auto`` tries when the server's slots are unknown.
+AUTO_MAXIMUM = 16
+#: The harnesses whose runner adapts its concurrency; others run ``auto`` at the maximum.
+ADAPTIVE_HARNESSES = frozenset({"nel_bench"})
 
 
 @attrs.frozen(kw_only=True)
@@ -83,7 +87,7 @@ def plan_run(
     jobs = []
     for job_index, (index, task, entry) in enumerate(tasks):
         try:
-            job = _job_spec(job_index, index, task, entry, config, endpoint, problems)
+            job = _job_spec(job_index, index, task, entry, config, endpoint, problems, tuning)
         except NelError as exc:
             problems.append(exc)
             continue
@@ -164,6 +168,7 @@ def _job_spec(
     config: RunConfig,
     endpoint: Endpoint | None,
     problems: list[NelError],
+    tuning: ServerTuning | None = None,
 ) -> JobSpec | None:
     """The job of the task at ``index`` in the config; env problems are added to ``problems``.
 
@@ -190,6 +195,7 @@ def _job_spec(
         return None
     evaluator = deep_merge(config.evaluation.nemo_evaluator_config, task.nemo_evaluator_config)
     run_config = _run_config(entry, evaluator, endpoint, endpoint_type, api.api_key_name)
+    _resolve_auto(run_config, entry.harness, tuning.slots if tuning else None)
     mounts = []
     if task.dataset_dir:
         mounts.append(Mount(source=task.dataset_dir, target=task.dataset_mount_path, read_only=True))
@@ -208,6 +214,21 @@ def _job_spec(
         post_cmd="\n".join(c for c in (task.post_cmd, config.evaluation.post_cmd) if c),
         mounts=mounts,
     )
+
+
+def _resolve_auto(run_config: dict[str, Any], harness: str, slots: int | None) -> None:
+    """``parallelism: auto`` as the harness reads it: a count every harness accepts.
+
+    That count is the server's parallel slots (``AUTO_MAXIMUM`` when unknown): NEL's own
+    runner starts at one request in flight and adapts up to it (``extra.parallelism: auto``);
+    another harness holds that many in flight throughout.
+    """
+    params = run_config["config"].setdefault("params", {})
+    if params.get("parallelism") != AUTO:
+        return
+    params["parallelism"] = slots or AUTO_MAXIMUM
+    if harness in ADAPTIVE_HARNESSES:
+        params["extra"] = {**(params.get("extra") or {}), "parallelism": AUTO}
 
 
 def _run_config(
