@@ -72,3 +72,10 @@ def test_chosen_concurrency_and_tokens_per_second_reach_the_jobs_data(tmp_path: 
     (tmp_path / REQUESTS_FILE).write_text(json.dumps(document))
     data = request_data(read_request_stats(tmp_path))
     assert (data["parallelism"], data["tokens_per_s"], data["requests"]) == (2, 41.5, 4)
+
+
+def test_nel_bench_runs_without_the_adapter_proxy_unless_configured() -> None:
+    """NEL's benchmark gets nemo-evaluator's client mode; other harnesses keep the proxy."""
+    plan = _plan(["nel_bench.capitals", "simple_evals.mmlu"], llama=False)
+    assert plan.jobs[0].run_config["target"]["api_endpoint"]["adapter_config"] == {"mode": "client"}
+    assert "adapter_config" not in plan.jobs[1].run_config["target"]["api_endpoint"]

@@ -8,7 +8,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from core_evals.nel_bench import REQUESTS_FILE
+from core_evals.nel_bench import REQUESTS_FILE, RESULTS_FILE
 from core_evals.nel_bench.concurrency import AdaptiveLimiter, Limiter
 from core_evals.nel_bench.runner import main
 from nel_harness_stub import answer_key, openai_answer
@@ -114,3 +114,18 @@ def test_runner_auto_finds_a_stand_in_servers_capacity(stub_server, tmp_path: Pa
     assert counts["parallelism_mode"] == "auto"
     assert counts["parallelism"] == 2
     assert counts["tokens_per_s"] > 0
+
+
+def test_a_rerun_in_place_asks_only_what_was_not_answered(stub_server, tmp_path: Path) -> None:
+    """Answers are cached in the output dir: a second run sends no request for them."""
+    server = stub_server(lambda path, headers, body: (200, openai_answer(body, answer_key(body))))
+    argv = [
+        "--task", "capitals", "--output-dir", str(tmp_path), "--model-url", server.base_url,
+        "--model-id", "stub", "--model-type", "chat", "--limit-samples", "4",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert len(server.requests) == 4
+    assert main([*argv[:-1], "6"]) == 0
+    assert len(server.requests) == 6
+    summary = json.loads((tmp_path / RESULTS_FILE).read_text())["summary"]
+    assert (summary["cached_answers"], summary["correct"]) == (4, 6)

@@ -17,7 +17,14 @@ from nel_core.params import AUTO, check_evaluator_config
 from nel_core.ports.endpoint_provider import EndpointProvider
 from nel_core.services.merge import deep_merge
 
-__all__ = ["ADAPTIVE_HARNESSES", "AUTO_MAXIMUM", "HARNESS_VERSION", "Plan", "plan_run"]
+__all__ = [
+    "ADAPTIVE_HARNESSES",
+    "AUTO_MAXIMUM",
+    "HARNESS_VERSION",
+    "SELF_CONTAINED_HARNESSES",
+    "Plan",
+    "plan_run",
+]
 
 #: The NeMo Evaluator release a plain-process runtime installs (0.2.x breaks offline benchmarks).
 HARNESS_VERSION = "nemo-evaluator==0.1.95"
@@ -26,6 +33,10 @@ _COMMAND = "nemo-evaluator run_eval --run_config {run_config}"
 AUTO_MAXIMUM = 16
 #: The harnesses whose runner adapts its concurrency; others run ``auto`` at the maximum.
 ADAPTIVE_HARNESSES = frozenset({"nel_bench"})
+#: Harnesses that count their requests and cache their answers themselves: nemo-evaluator's
+#: adapter proxy (a process started per job, a hop and disk writes per request) is left out
+#: for them (its ``client`` mode) unless the config sets an ``adapter_config``.
+SELF_CONTAINED_HARNESSES = frozenset({"nel_bench"})
 
 
 @attrs.frozen(kw_only=True)
@@ -195,6 +206,8 @@ def _job_spec(
         return None
     evaluator = deep_merge(config.evaluation.nemo_evaluator_config, task.nemo_evaluator_config)
     run_config = _run_config(entry, evaluator, endpoint, endpoint_type, api.api_key_name)
+    if entry.harness in SELF_CONTAINED_HARNESSES:
+        run_config["target"]["api_endpoint"].setdefault("adapter_config", {"mode": "client"})
     _resolve_auto(run_config, entry.harness, tuning.slots if tuning else None)
     mounts = []
     if task.dataset_dir:

@@ -27,6 +27,7 @@ __all__ = [
     "TokenUsage",
     "complete",
     "request",
+    "request_body",
     "resolve_url",
 ]
 
@@ -210,6 +211,11 @@ def complete(
         RequestFailedError: no usable answer; the message says why.
     """
     return request(config, prompt, sleep=sleep).text
+
+
+def request_body(config: EndpointConfig, prompt: Prompt) -> dict[str, object]:
+    """The JSON body :func:`request` sends for ``prompt`` (what a cache keys answers by)."""
+    return dict(_payload(config, prompt))
 
 
 def request(

@@ -30,7 +30,8 @@ from typing import TypedDict
 
 from . import PROGRESS_FILE, REQUESTS_FILE, RESULTS_FILE, SAMPLES_FILE
 from .aggregate import Results, SampleOutcome, build_results, request_counts
-from .client import EndpointConfig, RequestFailedError, request
+from .cache import CACHE_FILE, AnswerCache, cache_key
+from .client import EndpointConfig, RequestFailedError, request, request_body
 from .concurrency import AdaptiveLimiter, Limiter
 from .progress import ProgressFile
 from .prompts import Prompt, build_prompt
@@ -71,6 +72,7 @@ class RunSummary(TypedDict):
     first_error: str | None
     elapsed_s: float
     concurrency: dict[str, object]
+    cached_answers: int
 
 
 class ResultsDocument(Results):
@@ -131,11 +133,21 @@ def _api_key(name: str | None) -> str | None:
     return key or None
 
 
-def _evaluate_item(config: EndpointConfig, item: Item, limiter: Limiter) -> SampleOutcome:
-    """Ask the model one item and score it; a failed request becomes an outcome."""
+def _evaluate_item(
+    config: EndpointConfig, item: Item, limiter: Limiter, cache: AnswerCache
+) -> SampleOutcome:
+    """Ask the model one item (unless the cache has its answer) and score it.
+
+    A failed request becomes an outcome (and is not cached: a re-run asks again).
+    """
     started = time.monotonic()
+    prompt = build_prompt(item, config.endpoint_type)
+    key = cache_key(request_body(config, prompt))
     try:
-        answer = request(config, build_prompt(item, config.endpoint_type), limiter=limiter)
+        answer = cache.get(key)
+        if answer is None:
+            answer = request(config, prompt, limiter=limiter)
+            cache.put(key, answer)
     except RequestFailedError as exc:
         return SampleOutcome(
             id=item.id,
@@ -158,7 +170,11 @@ def _evaluate_item(config: EndpointConfig, item: Item, limiter: Limiter) -> Samp
 
 
 def _evaluate_all(
-    config: EndpointConfig, items: Sequence[Item], limiter: Limiter, progress_path: Path
+    config: EndpointConfig,
+    items: Sequence[Item],
+    limiter: Limiter,
+    progress_path: Path,
+    cache: AnswerCache,
 ) -> list[SampleOutcome]:
     """Evaluate every item on a thread pool, counting finished samples in the progress file.
 
@@ -169,7 +185,7 @@ def _evaluate_all(
     progress.flush()
     finished: queue.SimpleQueue[Future[SampleOutcome]] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=limiter.maximum) as pool:
-        futures = [pool.submit(_evaluate_item, config, item, limiter) for item in items]
+        futures = [pool.submit(_evaluate_item, config, item, limiter, cache) for item in items]
         for future in futures:
             future.add_done_callback(finished.put)
         for _ in futures:
@@ -254,7 +270,11 @@ def run(args: RunArgs) -> ResultsDocument:
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    outcomes = _evaluate_all(config, items, limiter, output_dir / PROGRESS_FILE)
+    cache = AnswerCache(output_dir / CACHE_FILE)
+    try:
+        outcomes = _evaluate_all(config, items, limiter, output_dir / PROGRESS_FILE, cache)
+    finally:
+        cache.close()
     elapsed = time.monotonic() - started
 
     _write_samples(output_dir / SAMPLES_FILE, args.task, args.model_type, items, outcomes)
@@ -272,6 +292,7 @@ def run(args: RunArgs) -> ResultsDocument:
             "first_error": failed[0].error if failed else None,
             "elapsed_s": round(elapsed, 3),
             "concurrency": limiter.summary(),
+            "cached_answers": cache.hits,
         },
     }
     (output_dir / RESULTS_FILE).write_text(json.dumps(document, indent=2) + "\n", "utf-8")
