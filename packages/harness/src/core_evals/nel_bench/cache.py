@@ -1,4 +1,4 @@
-"""The runner's own answer cache: a job re-run in place asks the model only what it has not answered.
+"""The runner's own answer cache: a job re-run in place asks only what is still unanswered.
 
 NEL runs this benchmark with nemo-evaluator's adapter proxy off (its ``client`` mode), so the
 proxy's cache is not there to replay answers; this file is. One JSON line per answer, appended
@@ -44,7 +44,8 @@ class AnswerCache:
         for line in lines:
             try:
                 record: dict[str, Any] = json.loads(line)
-                self._answers[str(record["key"])] = Completion(text=str(record["text"]), usage=record.get("usage"))
+                answer = Completion(text=str(record["text"]), usage=record.get("usage"))
+                self._answers[str(record["key"])] = answer
             except (ValueError, KeyError, TypeError):
                 continue  # a line cut short by a kill
         self._handle = path.open("a", encoding="utf-8")
