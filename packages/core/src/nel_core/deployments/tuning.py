@@ -152,7 +152,12 @@ def tune_deployment(
         }
         explicit = [k for k in chosen if getattr(deployment, k)]
         reason = f"from {cpus.describe()}" + (f"; set in the config: {', '.join(explicit)}" if explicit else "")
-        tuned = attrs.evolve(deployment, **chosen)
+        tuned = attrs.evolve(
+            deployment,
+            n_threads=chosen["n_threads"],
+            n_threads_batch=chosen["n_threads_batch"],
+            n_batch=chosen["n_batch"],
+        )
         return tuned, ServerTuning(values=chosen, slots=1, reason=reason)
     command = getattr(deployment, "command", None)
     if deployment.type in ("vllm", "sglang", "trtllm", "nim") and command:
