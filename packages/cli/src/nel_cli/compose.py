@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from nel_cli.compose_simple import compose_simple
+from nel_cli.compose_simple import compose_plain, compose_simple
 from nel_core.errors import ConfigError
 from nel_core.services.merge import deep_merge
 from nel_core.suggest import suggest
@@ -151,11 +151,13 @@ def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
     Raises:
         ConfigError: malformed YAML (file:line:column), bad override, ``???`` left unset, ...
     """
-    _use_libyaml()
-    _check_yaml(path)
-    _register_resolvers()
     packages = config_packages()
-    data = compose_simple(path, overrides, packages)
+    data = compose_plain(path, overrides, packages)
+    if data is None:
+        _use_libyaml()
+        _check_yaml(path)
+        _register_resolvers()
+        data = compose_simple(path, overrides, packages)
     if data is None:
         data = compose_with_hydra(path, overrides, packages)
     data.pop("hydra", None)

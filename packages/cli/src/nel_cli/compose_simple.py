@@ -1,5 +1,10 @@
 """Composition without Hydra's machinery for the configs that do not need it (most of them).
 
+Two levels: :func:`compose_plain` for files without any interpolation (``${...}``), and no
+``???`` left unset once composed, with PyYAML alone (OmegaConf's own YAML rules: duplicate keys
+refused, YAML 1.2 floats, no timestamps; its merge: mappings merged key by key, anything else
+replaced); and :func:`compose_simple`, with OmegaConf, for the rest of the configs described below.
+
 Hydra's import and its composition take most of a dry run's time. A config whose defaults list
 only picks packaged group options (``- execution: local``, ``- deployment: none``, ``_self_``),
 whose picked files have no defaults list of their own, and whose ``-o`` overrides are plain
@@ -19,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-__all__ = ["compose_simple", "package_dir"]
+__all__ = ["compose_plain", "compose_simple", "package_dir", "plain_loader"]
 
 _GROUP_OPTION = re.compile(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -135,3 +140,123 @@ def compose_simple(path: Path, overrides: Sequence[str], packages: Sequence[str]
 
 
 _MISSING = object()
+
+_PLAIN_LOADER: Any = None
+
+
+def plain_loader() -> Any:
+    """OmegaConf's YAML loader (``omegaconf._utils.get_yaml_loader``) on libyaml, without OmegaConf."""
+    global _PLAIN_LOADER
+    if _PLAIN_LOADER is not None:
+        return _PLAIN_LOADER
+    import yaml
+
+    base = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
+
+    class Loader(base):  # type: ignore[misc,valid-type]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            keys = set()
+            for key_node, _ in node.value:
+                if key_node.tag != yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG:
+                    continue
+                if key_node.value in keys:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"found duplicate key {key_node.value}", key_node.start_mark,
+                    )  # fmt: skip
+                keys.add(key_node.value)
+            return super().construct_mapping(node, deep=deep)
+
+    # The same rules as OmegaConf's loader: YAML 1.2 floats (1e3), no timestamps.
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(
+            r"""^(?:
+         [-+]?[0-9]+(?:_[0-9]+)*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+)
+        |\.[0-9]+(?:_[0-9]+)*(?:[eE][-+][0-9]+)?
+        |[-+]?[0-9]+(?:_[0-9]+)*(?::[0-5]?[0-9])+\.[0-9_]*
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+            re.X,
+        ),
+        list("-+0123456789."),
+    )
+    Loader.yaml_implicit_resolvers = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in Loader.yaml_implicit_resolvers.items()
+    }
+    _PLAIN_LOADER = Loader
+    return Loader
+
+
+def _load_plain(path: Path) -> Any:
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    if "${" in text or "@package" in text:
+        raise ValueError("needs OmegaConf")
+    data = yaml.load(text, Loader=plain_loader())  # noqa: S506 - a safe loader
+    return {} if data is None else data
+
+
+def _merge(base: Any, over: Any) -> Any:
+    """OmegaConf's merge of plain data: mappings key by key, anything else replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        merged = dict(base)
+        for key, value in over.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    return over
+
+
+def compose_plain(path: Path, overrides: Sequence[str], packages: Sequence[str]) -> dict[str, Any] | None:
+    """:func:`compose_simple` for files with no interpolation, without OmegaConf (None: not such files)."""
+    try:
+        primary = _load_plain(path)
+        if not isinstance(primary, dict) or not all(isinstance(key, str) for key in primary):
+            return None
+        picked = _defaults(primary)
+        folders = [folder for folder in map(package_dir, packages) if folder is not None]
+        if picked is None or len(folders) != len(packages):
+            return None
+        data: dict[str, Any] = {}
+        for group, option in picked:
+            if group == "_self_":
+                data = _merge(data, {k: v for k, v in primary.items() if k != "defaults"})
+                continue
+            found = next((f / group / f"{option}.yaml" for f in folders if (f / group / f"{option}.yaml").is_file()),
+                         None)  # fmt: skip
+            loaded = _load_plain(found) if found is not None else None
+            if not isinstance(loaded, dict) or "defaults" in loaded:
+                return None
+            data = _merge(data, {group: loaded})
+        groups = {group for group, _ in picked}
+        for override in overrides:
+            add = override.startswith("+") and not override.startswith("++")
+            key, sep, text = override.removeprefix("+").partition("=")
+            if not sep or not _KEY.fullmatch(key) or not _VALUE.fullmatch(text) or key in groups | {"hydra"}:
+                return None
+            *parents, leaf = key.split(".")
+            node: Any = data
+            for part in parents:
+                if part not in node and add:
+                    node[part] = {}
+                node = node.get(part)
+                if not isinstance(node, dict):
+                    return None
+            if (leaf in node) == add:
+                return None  # ``+`` on an existing key, or a new key without ``+``: Hydra says why
+            node[leaf] = _value(text)
+    except Exception:  # noqa: BLE001 - any doubt goes to OmegaConf and Hydra, which report it properly
+        return None
+    return None if _unset(data) else data
+
+
+def _unset(data: Any) -> bool:
+    """Whether a ``???`` (OmegaConf's mandatory value) is left anywhere: Hydra's error says where."""
+    if isinstance(data, dict):
+        return any(_unset(value) for value in data.values())
+    if isinstance(data, list):
+        return any(_unset(value) for value in data)
+    return bool(data == "???")
