@@ -183,9 +183,10 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def benchmarks(session: nox.Session) -> None:
-    """Speed of NEL against NeMo Evaluator Launcher 0.2.6, of `nel report`, and of the local executor (tables).
+    """Speed of NEL against NeMo Evaluator Launcher 0.2.6, of `nel report`, of the local executor, throughput.
 
-    The local-executor part needs the model server of `scripts/infra.sh start llm` (NEL_TEST_LLM_URL).
+    The local-executor part needs the model server of `scripts/infra.sh start llm` (NEL_TEST_LLM_URL);
+    the throughput part starts its own llama.cpp server from that recipe's venv and model (or skips it).
     """
     _nel_environment(session)
     session.run("python", "benchmarks/run.py", *session.posargs, env=TEST_ENV)
@@ -194,3 +195,4 @@ def benchmarks(session: nox.Session) -> None:
         session.run("python", "benchmarks/local.py", env=TEST_ENV)
     else:
         session.warn("NEL_TEST_LLM_URL is not set: skipping benchmarks/local.py (scripts/infra.sh start llm)")
+    session.run("python", "benchmarks/throughput.py", env=TEST_ENV)
