@@ -203,9 +203,9 @@ def quickstart(src: Path, work: Path) -> dict[str, float]:
     ]
     home = work / f"home-{src.name}"
     shutil.rmtree(home, ignore_errors=True)
+    wheels = os.environ.get("NEL_PIP_FIND_LINKS", str(ROOT.parent / "shared" / "wheels"))
     env = {**os.environ, "NEL_HOME": str(home), "PYTHONPATH": ":".join(paths), "NEMO_EVALUATOR_TELEMETRY_LEVEL": "0",
-           "NEL_OUTPUT_DIR": str(work / f"qs-{src.name}"),
-           "NEL_PIP_FIND_LINKS": os.environ.get("NEL_PIP_FIND_LINKS", str(ROOT.parent / "shared" / "wheels"))}  # fmt: skip
+           "NEL_OUTPUT_DIR": str(work / f"qs-{src.name}"), "NEL_PIP_FIND_LINKS": wheels}  # fmt: skip
     times = {}
     for run in ("first", "warm"):
         argv = [sys.executable, "-m", "nel_cli", "run", "--config", str(src / "examples" / "quickstart.yaml"),
