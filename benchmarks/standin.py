@@ -61,20 +61,21 @@ class StandIn:
                     return
                 try:
                     time.sleep(stand_in.service_s)
-                    text = " Paris"
-                    choice = (
-                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                        if "messages" in request
-                        else {"index": 0, "text": text, "finish_reason": "stop"}
-                    )
-                    tokens = stand_in.tokens
-                    usage = {"prompt_tokens": 20, "completion_tokens": tokens, "total_tokens": 20 + tokens}
-                    self._send(200, {"id": "x", "object": "text_completion", "model": "stand-in",
-                                     "choices": [choice], "usage": usage})  # fmt: skip
                 finally:
+                    # The slot is free once the answer is computed, before it is sent (as a model server's).
                     with stand_in._lock:
                         stand_in.in_flight -= 1
                         stand_in.answered += 1
+                text = " Paris"
+                choice = (
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                    if "messages" in request
+                    else {"index": 0, "text": text, "finish_reason": "stop"}
+                )
+                tokens = stand_in.tokens
+                usage = {"prompt_tokens": 20, "completion_tokens": tokens, "total_tokens": 20 + tokens}
+                self._send(200, {"id": "x", "object": "text_completion", "model": "stand-in",
+                                 "choices": [choice], "usage": usage})  # fmt: skip
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True

@@ -226,6 +226,7 @@ def main() -> int:
     parser.add_argument("--server-python", default=str(INFRA / "llm-venv" / "bin" / "python"))
     parser.add_argument("--model", default=str(INFRA / "models" / "gemma-3-270m-q4_k_m.gguf"))
     parser.add_argument("--quickstart", action="store_true", help="also time the quickstart (minutes)")
+    parser.add_argument("--no-llama", action="store_true", help="skip the llama.cpp parts (1 and 2a)")
     parser.add_argument("--src", type=Path, action="append", help="checkouts to time the quickstart of")
     args = parser.parse_args()
     bench = Path(os.environ.get("NEL_BENCH_DIR", "/tmp/nel-bench"))
@@ -233,7 +234,9 @@ def main() -> int:
     print(f"load average at start: {load()} ({os.cpu_count()} CPUs)")
     with tempfile.TemporaryDirectory(prefix="nel-throughput-") as tmp:
         work = Path(tmp)
-        if Path(args.server_python).exists() and Path(args.model).exists():
+        if args.no_llama:
+            log("--no-llama: skipping the llama.cpp parts")
+        elif Path(args.server_python).exists() and Path(args.model).exists():
             server, url, settings = start_llama(args.server_python, args.model)
             try:
                 log("warming up (first nel run builds the harness venv)")

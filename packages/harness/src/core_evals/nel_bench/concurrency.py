@@ -8,7 +8,8 @@ limiter is a plain semaphore; :class:`AdaptiveLimiter` changes its limit as answ
 - it doubles the limit while throughput grows (by at least ``GAIN``), then probes one slot
   more than the best level until that stops paying off;
 - a 429 or 503 (the server says it is full), or latency that rises with no throughput to show
-  for it, brings it back to the best level found (or halves it) and never past that again;
+  for it, brings it back to the best level found (one below, when full at that level) and never
+  past that again;
 - it never exceeds ``maximum``: the server's parallel slots where NEL knows them.
 """
 
@@ -151,7 +152,7 @@ class AdaptiveLimiter(Limiter):
                 self._set(self._best.limit)
             else:  # full at the best level itself: the server's capacity shrank
                 self._best = None
-                self._set(self.limit // 2)
+                self._set(self.limit - 1)
             return
         if slot.status is not None and not 200 <= slot.status < 300:
             return
