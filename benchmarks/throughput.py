@@ -222,6 +222,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20, help="requests per measurement (llama.cpp)")
     parser.add_argument("--standin-requests", type=int, default=80)
+    parser.add_argument("--capacities", type=int, nargs="+", default=[1, 2, 4], help="of the stand-in servers")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per measurement (medians)")
     parser.add_argument("--server-python", default=str(INFRA / "llm-venv" / "bin" / "python"))
     parser.add_argument("--model", default=str(INFRA / "models" / "gemma-3-270m-q4_k_m.gguf"))
@@ -267,7 +268,7 @@ def main() -> int:
                 server.wait(30)
         else:
             log(f"no llama.cpp server venv or model ({args.server_python}, {args.model}): skipping part 1")
-        for capacity in (1, 2, 4):
+        for capacity in args.capacities:
             standin = StandIn(capacity=capacity, service_s=0.05, tokens=8).start()
             try:
                 rows = sweep(standin.url, args.standin_requests, work, (1, 2, 4, 8), 8, args.rounds)
