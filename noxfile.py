@@ -189,10 +189,12 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def benchmarks(session: nox.Session) -> None:
-    """Speed of NEL against NeMo Evaluator Launcher 0.2.6, of `nel report`, and of the local executor (tables).
+    """Speed of NEL against NeMo Evaluator Launcher 0.2.6 (CLI, Slurm), of `nel report`, of the local executor,
+    throughput.
 
     The local-executor part needs the model server of `scripts/infra.sh start llm` (NEL_TEST_LLM_URL);
-    the Slurm part the cluster and sshd of `scripts/infra.sh start slurm sshd`.
+    the Slurm part the cluster and sshd of `scripts/infra.sh start slurm sshd`;
+    the throughput part starts its own llama.cpp server from that recipe's venv and model (or skips it).
     """
     _nel_environment(session)
     session.run("python", "benchmarks/run.py", *session.posargs, env=TEST_ENV)
@@ -205,3 +207,4 @@ def benchmarks(session: nox.Session) -> None:
         session.run("python", "benchmarks/slurm.py", env=TEST_ENV)
     else:
         session.warn("no test cluster: skipping benchmarks/slurm.py (scripts/infra.sh start slurm sshd)")
+    session.run("python", "benchmarks/throughput.py", env=TEST_ENV)

@@ -344,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         for case in cases:
             log(f"measuring '{case.name}' x{args.repeat}")
             table[case.name] = measure_case(case, programs, args.repeat, ctx)
+        # The floor of any Python program: NEL's interpreter starting and doing nothing.
+        interpreter = [Program("nel", [sys.executable])]
+        bare = measure_case(Case("python -c pass", ["-c", "pass"]), interpreter, args.repeat, ctx)
 
     print(f"\nNEL vs nemo-evaluator-launcher {REF_VERSION} — median of {args.repeat} runs (reference: {ref_note})")
     meta = {
@@ -360,6 +363,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"network: {meta['network']}; distinct chat tasks: {len(candidates)}; cpus: {meta['cpus']}; ", end="")
     print(f"load average: {' '.join(map(str, meta['load_average_at_end']))}\n")
     print_table(table, has_ref=ref_script is not None, has_baseline=args.baseline is not None)
+    floor, help_time = bare["nel"].median, table["--help"]["nel"].median
+    if floor and help_time:
+        print(f"\nbare interpreter (python -c pass): {fmt_ms(floor)}; NEL --help / bare: {help_time / floor:.1f}x")
+    meta["bare_interpreter_seconds"] = floor
     results_path = args.bench_dir / "results.json"
     write_results(results_path, table, meta)
     print(f"\nresults: {results_path}")

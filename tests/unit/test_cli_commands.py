@@ -25,7 +25,7 @@ from .conftest import REPO, SECRET_VALUE, Nel, fake_config
 
 EVAL_FACTORY_TASKS = 421
 EVAL_FACTORY_HARNESSES = 23
-HEAVY_MODULES = ("hydra", "omegaconf", "yaml", "docker", "paramiko", "requests")
+HEAVY_MODULES = ("hydra", "omegaconf", "yaml", "docker", "paramiko", "requests", "pydantic")
 
 
 def _json(result: subprocess.CompletedProcess[str]) -> Any:
@@ -170,7 +170,7 @@ _IMPORTS_PROBE = textwrap.dedent(
     ids=lambda args: " ".join(args),
 )
 def test_light_commands_import_no_heavy_library(nel: Nel, args: tuple[str, ...]) -> None:
-    """Help, version and listings import neither Hydra/OmegaConf, PyYAML nor any backend SDK."""
+    """Help, version and listings import neither Hydra/OmegaConf, PyYAML, pydantic nor any backend SDK."""
     report = nel.root / "modules.json"
     result = subprocess.run(
         [sys.executable, "-c", _IMPORTS_PROBE, str(report), *args],

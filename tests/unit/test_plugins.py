@@ -158,8 +158,10 @@ def add_entry_point(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, 
     extra: list[EntryPoint] = []
     installed = plugins.entry_points
 
-    def patched(*, group: str) -> list[EntryPoint]:
-        return [*installed(group=group), *(ep for ep in extra if ep.group == group)]
+    def patched() -> list[EntryPoint]:
+        found = installed()
+        flat = [e for entries in dict.values(found) for e in entries] if isinstance(found, dict) else list(found)
+        return [*flat, *extra]
 
     def add(group: str, name: str, value: str) -> None:
         extra.append(EntryPoint(name=name, value=value, group=group))

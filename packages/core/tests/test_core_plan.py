@@ -58,6 +58,7 @@ def test_run_config_takes_url_and_model_from_the_endpoint() -> None:
         "url": URL,
         "model_id": "llama-8b",
         "type": "chat",
+        "adapter_config": {"mode": "client"},
     }
     assert job.run_config["config"]["type"] == "nel_bench.arithmetic"
     assert job.run_config["config"]["output_dir"] == "/results"

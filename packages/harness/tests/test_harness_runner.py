@@ -171,7 +171,8 @@ def test_request_counts_name_the_failures_and_the_first_error(stub_server, tmp_p
     assert main(argv) == 0
     counts = json.loads((tmp_path / REQUESTS_FILE).read_text())
     first = counts.pop("first_error")
-    assert counts == {"requests": 5, "failed": 2}
+    concurrency = {"parallelism": 1, "parallelism_mode": "fixed", "tokens_per_s": None}
+    assert counts == {"requests": 5, "failed": 2, **concurrency}
     assert first["status"] == 503
     assert first["url"] == server.base_url + "/completions"
     assert "France" not in first["message"] and "HTTP 503" in first["message"]
@@ -185,6 +186,9 @@ def test_request_counts_of_a_clean_run_have_no_error(stub_server, tmp_path: Path
         "requests": 3,
         "failed": 0,
         "first_error": None,
+        "parallelism": 1,
+        "parallelism_mode": "fixed",
+        "tokens_per_s": None,
     }
 
 

@@ -1,5 +1,5 @@
 """``python -m nel_cli``."""
 
-from nel_cli.main import main
+from nel_cli.entry import main
 
 main()

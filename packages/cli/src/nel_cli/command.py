@@ -8,15 +8,24 @@ quietly with 0.
 
 from __future__ import annotations
 
+import dataclasses
 import select
 import sys
+import types
+import typing
+from collections.abc import Callable
 from typing import Any
 
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
+
+try:  # typer's runtime coercion (typer >= 0.2x builds a pydantic TypeAdapter per parameter)
+    from typer._coercion import RuntimeParam as _RuntimeParam
+except ImportError:  # an older typer lets click convert: nothing to spare
+    _RuntimeParam = None  # type: ignore[assignment,misc]
 
 from nel_core.errors import NelError
 
-__all__ = ["NelCommand", "ReaderGone"]
+__all__ = ["NelCommand", "NelGroup", "ReaderGone"]
 
 
 class ReaderGone(Exception):
@@ -46,8 +55,96 @@ def _argument(param: Any, *, usage: bool) -> str:
     return name + ("..." if param.nargs != 1 else "")
 
 
+def _integer(value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError("Input should be a valid integer, unable to parse string as an integer") from None
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        raise ValueError("Input should be a valid number, unable to parse string as a number") from None
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if text in ("0", "false", "f", "no", "n", "off"):
+        return False
+    raise ValueError("Input should be a valid boolean, unable to interpret input")
+
+
+_PLAIN: dict[Any, Callable[[Any], Any]] = {str: str, int: _integer, float: _number, bool: _boolean}
+
+
+def _plain_type(annotation: Any) -> tuple[Callable[[Any], Any], bool] | None:
+    """(conversion, is a list) for ``str``/``int``/``float``, optional or in a list; else None."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kept = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(kept) != 1:
+            return None
+        annotation = kept[0]
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation) or (None,)
+        return (_PLAIN[item], True) if item in _PLAIN else None
+    return (_PLAIN[annotation], False) if annotation in _PLAIN else None
+
+
+if _RuntimeParam is not None:
+
+    @dataclasses.dataclass(frozen=True)
+    class _PlainParam(_RuntimeParam):
+        """Coercion of a plain value without pydantic (whose import alone takes 0.2-0.3 s)."""
+
+        convert: Callable[[Any], Any] = str
+        is_list: bool = False
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            from typer import BadParameter
+
+            try:
+                if self.is_list:
+                    return [self.convert(item) for item in value]
+                return self.convert(value)
+            except ValueError as exc:
+                raise BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _spare_pydantic(params: list[Any]) -> None:
+    """Give each parameter of a plain type a coercion that needs no pydantic (others keep typer's)."""
+    if _RuntimeParam is None:
+        return
+    for param in params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", True) is not None:
+            continue
+        info = descriptor.parameter_info
+        bounded = getattr(info, "min", None) is not None or getattr(info, "max", None) is not None
+        if descriptor.file_annotation is not None or bounded:
+            continue
+        plain = _plain_type(descriptor.annotation)
+        if plain is not None:
+            param._runtime_param = _PlainParam(
+                annotation=descriptor.annotation, parameter_info=info, convert=plain[0], is_list=plain[1]
+            )
+
+
 class NelCommand(TyperCommand):
-    """A typer command whose help names arguments by their metavar alone, safe against ``| head``."""
+    """A typer command whose help names arguments by their metavar alone, safe against ``| head``.
+
+    Its plain parameters (text, whole numbers, numbers, lists of text) are coerced without
+    pydantic: typer would import it, and build a schema per parameter, on every start.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        _spare_pydantic(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -78,3 +175,11 @@ class NelCommand(TyperCommand):
             if rows:
                 with formatter.section(title):
                     formatter.write_dl(rows)
+
+
+class NelGroup(TyperGroup):
+    """A typer group whose own options are coerced without pydantic (see :class:`NelCommand`)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        _spare_pydantic(self.get_params(ctx))
+        return super().parse_args(ctx, args)

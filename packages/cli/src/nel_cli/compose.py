@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from nel_cli.compose_simple import compose_plain, compose_simple
 from nel_core.errors import ConfigError
 from nel_core.services.merge import deep_merge
 from nel_core.suggest import suggest
 
-__all__ = ["compose", "config_location", "config_packages"]
+__all__ = ["compose", "compose_with_hydra", "config_location", "config_packages"]
 
 #: NEL's own config groups, first in Hydra's search path.
 _OWN_PACKAGE = "nel_cli.conf"
@@ -144,22 +145,41 @@ def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
     """Compose the config at ``path`` with ``overrides`` and resolve interpolations.
 
     ``config.*`` keys (``-o +config.params.limit_samples=10``) are applied to every task's
-    harness config, over what the file says.
+    harness config, over what the file says. A config that needs nothing of Hydra's own
+    (:mod:`nel_cli.compose_simple`) is composed without importing it.
 
     Raises:
         ConfigError: malformed YAML (file:line:column), bad override, ``???`` left unset, ...
     """
+    packages = config_packages()
+    data = compose_plain(path, overrides, packages)
+    if data is None:
+        _use_libyaml()
+        _check_yaml(path)
+        _register_resolvers()
+        data = compose_simple(path, overrides, packages)
+    if data is None:
+        data = compose_with_hydra(path, overrides, packages)
+    data.pop("hydra", None)
+    return _apply_params_overrides(data)
+
+
+def compose_with_hydra(path: Path, overrides: Sequence[str], packages: Sequence[str]) -> dict[str, Any]:
+    """Hydra's composition of ``path`` with ``overrides`` over the config ``packages``, resolved.
+
+    Raises:
+        ConfigError: bad override, ``???`` left unset, a bad interpolation, Hydra's own errors.
+    """
     _use_libyaml()
-    _check_yaml(path)
+    _register_resolvers()
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException, OverrideParseException
     from omegaconf import OmegaConf
     from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue, OmegaConfBaseException
 
-    _register_resolvers()
     warnings.filterwarnings("ignore", module="hydra")
-    search_path = "hydra.searchpath=[" + ",".join(f"pkg://{p}" for p in config_packages()) + "]"
+    search_path = "hydra.searchpath=[" + ",".join(f"pkg://{p}" for p in packages) + "]"
     try:
         with initialize_config_dir(config_dir=str(path.parent), version_base=None, job_name="nel"):
             cfg = hydra_compose(config_name=path.stem, overrides=[*overrides, search_path])
@@ -181,8 +201,7 @@ def compose(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
     except (HydraException, OmegaConfBaseException) as exc:
         raise _hydra_error(exc, path) from None
     assert isinstance(data, dict)
-    data.pop("hydra", None)
-    return _apply_params_overrides(cast("dict[str, Any]", data))
+    return cast("dict[str, Any]", data)
 
 
 def _apply_params_overrides(data: dict[str, Any]) -> dict[str, Any]:

@@ -12,17 +12,18 @@ from typing import Optional
 import typer
 
 from nel_cli import __version__
-from nel_cli.command import NelCommand, ReaderGone
+from nel_cli.command import NelCommand, NelGroup, ReaderGone
 
 app = typer.Typer(
     name="nel",
+    cls=NelGroup,
     help="NEL: launch LLM benchmark evaluations and keep track of them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-ls_app = typer.Typer(help="List tasks or runs.", no_args_is_help=True, rich_markup_mode=None)
+ls_app = typer.Typer(help="List tasks or runs.", no_args_is_help=True, rich_markup_mode=None, cls=NelGroup)
 app.add_typer(ls_app, name="ls")
 
 _state = {"verbose": False}

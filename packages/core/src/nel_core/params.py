@@ -23,6 +23,7 @@ from nel_core.suggest import suggest
 
 __all__ = [
     "API_ENDPOINT",
+    "AUTO",
     "CONFIG",
     "ENDPOINT_TYPES",
     "PARAMS",
@@ -46,7 +47,7 @@ class Rule:
         kind: Its type (see ``Kind``).
         minimum: The smallest value allowed (numbers).
         maximum: The largest value allowed (numbers).
-        choices: The values allowed (``choice``).
+        choices: The values allowed (``choice``), or words a number may be replaced by.
         hint: Said when the value is refused.
     """
 
@@ -58,6 +59,9 @@ class Rule:
     hint: str | None = None
 
 
+#: ``parallelism: auto``: NEL finds the concurrency (see :mod:`nel_core.services.plan`).
+AUTO = "auto"
+
 #: ``config.params`` (nemo-evaluator's ``ConfigParams``).
 PARAMS: tuple[Rule, ...] = (
     Rule(
@@ -68,7 +72,13 @@ PARAMS: tuple[Rule, ...] = (
     ),
     Rule(name="max_new_tokens", kind="integer", minimum=1),
     Rule(name="max_retries", kind="integer", minimum=0),
-    Rule(name="parallelism", kind="integer", minimum=1, hint="parallelism is the number of requests in flight"),
+    Rule(
+        name="parallelism",
+        kind="integer",
+        minimum=1,
+        choices=(AUTO,),
+        hint="parallelism is the number of requests in flight, or auto (found while the run goes)",
+    ),
     Rule(name="task", kind="string"),
     Rule(name="temperature", kind="number", minimum=0, hint="temperature is a number such as 0 or 0.7"),
     Rule(name="request_timeout", kind="integer", minimum=1, hint="request_timeout is in seconds"),
@@ -170,6 +180,8 @@ def _check_value(rule: Rule, value: Any) -> str | None:
         return None
     shown = _shown(value)
     if rule.kind in ("integer", "count", "number"):
+        if isinstance(value, str) and value in rule.choices:
+            return None
         number = _number(value, integer=rule.kind == "integer")
         if rule.kind == "count" and isinstance(number, float) and 0 < number < 1:
             return None  # a fraction of the dataset

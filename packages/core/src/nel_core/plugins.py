@@ -158,15 +158,30 @@ _PACKAGE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
 @functools.cache
+def _all_entry_points() -> dict[str, tuple[EntryPoint, ...]]:
+    """Every installed entry point by group: the installed distributions are read once."""
+    installed: Any = entry_points()
+    # Python 3.11 and older: a mapping of group to entry points (newer: the entry points). dict's
+    # own values() skips the deprecation warning of that mapping's.
+    if isinstance(installed, dict):
+        installed = [entry for entries in dict.values(installed) for entry in entries]
+    by_group: dict[str, list[EntryPoint]] = {}
+    for entry in installed:
+        by_group.setdefault(entry.group, []).append(entry)
+    return {group: tuple(entries) for group, entries in by_group.items()}
+
+
+@functools.cache
 def _registered(group: str) -> dict[str, tuple[EntryPoint, ...]]:
     found: dict[str, list[EntryPoint]] = {}
-    for entry in entry_points(group=group):
+    for entry in _all_entry_points().get(group, ()):
         found.setdefault(entry.name, []).append(entry)
     return {name: tuple(entries) for name, entries in found.items()}
 
 
 def clear_cache() -> None:
     """Forget what was discovered (after installing a plugin in a running process, in tests)."""
+    _all_entry_points.cache_clear()
     _registered.cache_clear()
     _deployment_types.cache_clear()
     _config_packages.cache_clear()

@@ -68,7 +68,7 @@ class LocalExecutor(Executor):
 
     name: ClassVar[str] = "local"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.LOG_STREAMING, Capability.RESUME}
+        {Capability.LOG_STREAMING, Capability.RESUME, Capability.SERVES_ON_PLANNING_HOST}
     )
 
     def __init__(self, config: ExecutionConfig, *, home: Path) -> None:

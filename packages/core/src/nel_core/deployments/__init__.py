@@ -4,6 +4,8 @@
   ``sglang``, ``nim``, ``trtllm``, ``generic``, ``llama_cpp``), backend-neutral.
 - :class:`ExternalEndpoint`: the EndpointProvider of ``deployment: none``, for every executor.
 - :func:`local_endpoint`: where a server started on the jobs' own host answers.
+- :func:`tune_deployment`: a deployment's unset server settings chosen from the CPUs this
+  process may use (:func:`host_cpus`: affinity and cgroup quota); explicit values win.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from nel_core.deployments.servers import (
     plan_llama_cpp,
     plan_none,
 )
+from nel_core.deployments.tuning import HostCpus, ServerTuning, host_cpus, tune_deployment, tuning_data
 from nel_core.models.config import DeploymentConfig, RunConfig
 from nel_core.models.domain import Endpoint, EndpointSpec
 
@@ -24,11 +27,16 @@ __all__ = [
     "BUILTIN_PLANS",
     "CHECKPOINT_MOUNT",
     "ExternalEndpoint",
+    "HostCpus",
     "PlanServer",
+    "ServerTuning",
+    "host_cpus",
     "local_endpoint",
     "plan_container_server",
     "plan_llama_cpp",
     "plan_none",
+    "tune_deployment",
+    "tuning_data",
 ]
 
 #: A deployment type's plan: the server to start for a deployment config (None: nothing).

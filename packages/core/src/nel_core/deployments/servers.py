@@ -102,9 +102,12 @@ def plan_llama_cpp(config: RunConfig, deployment: DeploymentConfig) -> EndpointS
         "--host", "127.0.0.1",
         "--port", str(deployment.port),
         "--n_ctx", str(deployment.n_ctx),
-        "--n_threads", str(deployment.n_threads),
-        "--n_threads_batch", str(deployment.n_threads),
     ]  # fmt: skip
+    # Unset values (a deployment planned without tune_deployment) are left to the server.
+    for key in ("n_threads", "n_threads_batch", "n_batch"):
+        value = getattr(deployment, key)
+        if value:
+            argv += [f"--{key}", str(value)]
     if deployment.chat_format:
         argv += ["--chat_format", deployment.chat_format]
     command = f"{prelude}exec python -m llama_cpp.server --model {model} {shlex.join(argv)}"

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import sys
 import time
-import urllib.error
-import urllib.request
 
 from nel_core.host.processes import running
 
@@ -19,6 +17,8 @@ __all__ = ["answers", "wait_healthy"]
 
 def answers(url: str, *, timeout: float = 2.0, any_status: bool = False) -> bool:
     """Whether ``url`` answers (with 2xx, or with any HTTP status when ``any_status``)."""
+    import urllib.error  # here: urllib's import is a cost every command would pay
+    import urllib.request
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (local URLs)
             return 200 <= response.status < 300 or any_status
@@ -36,7 +36,7 @@ def wait_healthy(url: str, timeout: float, pid: int | None = None) -> int:
             return 0
         if pid is not None and not running(pid):
             return 1
-        time.sleep(0.5)
+        time.sleep(0.1)  # a local health check is cheap; a ready server waits less
     return 2
 
 

@@ -189,7 +189,10 @@ class LlamaCppDeployment(_ServerDeployment):
     served_model_name: str | None = "gemma-3-270m"
     chat_format: str | None = "gemma"
     n_ctx: int = 2048
-    n_threads: int = 1
+    #: None: one per CPU this process may use (affinity and cgroup quota); see ``nel_core.deployments``.
+    n_threads: int | None = None
+    n_threads_batch: int | None = None
+    n_batch: int | None = None
     server_package: str = "llama-cpp-python[server]==0.3.36"
     endpoints: dict[str, str] = _endpoints(health="/v1/models")  # noqa: RUF009
 

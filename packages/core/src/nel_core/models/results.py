@@ -23,12 +23,17 @@ class RequestStats:
         error: A short description of the failures: the first one (``first: HTTP 503 Service
             Unavailable``) or the error statuses seen (``HTTP 503 Service Unavailable: 9``).
         source: The harness's file the counts come from.
+        parallelism: The requests in flight the harness used (the level it settled on with
+            ``parallelism: auto``); None when it did not say.
+        tokens_per_s: Completion tokens per second the harness measured over its run.
     """
 
     total: int
     failed: int
     error: str = ""
     source: str = ""
+    parallelism: int | None = None
+    tokens_per_s: float | None = None
 
     @property
     def failure_rate(self) -> float | None:

@@ -22,3 +22,5 @@ class Capability(str, enum.Enum):
     DIRECT_RUN = "direct_run"
     #: The runtime bind-mounts host paths: a job sees its folder at /job and results at /results.
     MOUNTS = "mounts"
+    #: Deployments run on the host that plans the run: their defaults come from its CPUs.
+    SERVES_ON_PLANNING_HOST = "serves_on_planning_host"

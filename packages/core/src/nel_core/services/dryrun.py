@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from nel_core.converter import unstructure
+from nel_core.deployments.tuning import ServerTuning, tuning_data
 from nel_core.errors import NelError
 from nel_core.models.domain import Endpoint, EndpointSpec
 from nel_core.ports.executor import Executor
@@ -29,6 +30,7 @@ class DryRun:
     files: list[RenderedFile]
     endpoint: Endpoint
     deployment: EndpointSpec | None
+    tuning: ServerTuning | None
     problems: list[NelError]
 
 
@@ -54,6 +56,7 @@ def dry_run(
         files=render_files(plan, executor, root, environ, redact=True),
         endpoint=plan.endpoint,
         deployment=plan.endpoint_spec,
+        tuning=plan.tuning,
         problems=[*problems, *unset_problems(plan, environ)],
     )
 
@@ -69,6 +72,10 @@ def dry_run_text(result: DryRun) -> str:
     if result.deployment is not None:
         spec = result.deployment
         out.append(f"# deployment: {spec.type}, started once for all jobs: {spec.command}")
+    if result.tuning is not None:
+        tuning = result.tuning
+        chosen = ", ".join(f"{key}={value}" for key, value in tuning.values.items()) or "none"
+        out.append(f"# server settings: {chosen}; parallel slots {tuning.slots or 'unknown'} ({tuning.reason})")
     for file in sorted(result.files, key=lambda f: f.path):
         out.append(f"\n===== {file.path.relative_to(result.root)} =====")
         out.append(file.text.rstrip("\n"))
@@ -88,6 +95,7 @@ def dry_run_data(result: DryRun) -> dict[str, Any]:
             "endpoints": dict(result.endpoint.endpoints),
         },
         "deployment": None if result.deployment is None else unstructure(result.deployment),
+        **tuning_data(result.tuning),
         "files": [
             {"path": str(file.path), "mode": f"{file.mode:04o}", "text": file.text}
             for file in sorted(result.files, key=lambda f: f.path)

@@ -26,10 +26,12 @@ import attrs
 
 from nel_core.catalog import Catalog
 from nel_core.converter import unstructure
+from nel_core.deployments.tuning import host_cpus, tuning_data
 from nel_core.errors import NelError
 from nel_core.host.processes import handle_of
 from nel_core.models.config import RunConfig
 from nel_core.models.domain import Invocation, Job, JobState
+from nel_core.ports.capabilities import Capability
 from nel_core.ports.executor import Executor
 from nel_core.ports.invocation_store import InvocationStore
 from nel_core.services.auto_export import check_destinations
@@ -63,12 +65,15 @@ def make_plan(
 ) -> Plan:
     """Plan a run with a fresh invocation id (reads the store, writes nothing)."""
     taken = store.invocation_ids()
+    # Where the server starts on this host, its defaults come from this host's CPUs.
+    local = Capability.SERVES_ON_PLANNING_HOST in executor.capabilities
     return plan_run(
         config,
         catalog=catalog,
         provider=executor.endpoint_provider(config.deployment),
         invocation_id=new_invocation_id(taken.__contains__),
         task_filter=task_filter,
+        cpus=host_cpus() if local else None,
     )
 
 
@@ -96,7 +101,7 @@ def launch(
         output_dir=str(invocation_dir),
         created_at=now,
         config=redacted_config(unstructure(plan.config)),
-        data={"launcher": handle_of(os.getpid())},
+        data={"launcher": handle_of(os.getpid()), **tuning_data(plan.tuning)},
         status=SUBMITTING,
     )
     jobs = [

@@ -8,19 +8,35 @@ from typing import Any
 import attrs
 
 from nel_core.catalog import Catalog, TaskEntry
+from nel_core.deployments.tuning import HostCpus, ServerTuning, tune_deployment
 from nel_core.env import merge_env, parse_env_value
 from nel_core.errors import ConfigError, NelError, Problems
 from nel_core.models.config import RunConfig, TaskConfig
 from nel_core.models.domain import Endpoint, EndpointSpec, JobSpec, Mount
-from nel_core.params import check_evaluator_config
+from nel_core.params import AUTO, check_evaluator_config
 from nel_core.ports.endpoint_provider import EndpointProvider
 from nel_core.services.merge import deep_merge
 
-__all__ = ["HARNESS_VERSION", "Plan", "plan_run"]
+__all__ = [
+    "ADAPTIVE_HARNESSES",
+    "AUTO_MAXIMUM",
+    "HARNESS_VERSION",
+    "SELF_CONTAINED_HARNESSES",
+    "Plan",
+    "plan_run",
+]
 
 #: The NeMo Evaluator release a plain-process runtime installs (0.2.x breaks offline benchmarks).
 HARNESS_VERSION = "nemo-evaluator==0.1.95"
 _COMMAND = "nemo-evaluator run_eval --run_config {run_config}"
+#: The most requests in flight ``parallelism: auto`` tries when the server's slots are unknown.
+AUTO_MAXIMUM = 16
+#: The harnesses whose runner adapts its concurrency; others run ``auto`` at the maximum.
+ADAPTIVE_HARNESSES = frozenset({"nel_bench"})
+#: Harnesses that count their requests and cache their answers themselves: nemo-evaluator's
+#: adapter proxy (a process started per job, a hop and disk writes per request) is left out
+#: for them (its ``client`` mode) unless the config sets an ``adapter_config``.
+SELF_CONTAINED_HARNESSES = frozenset({"nel_bench"})
 
 
 @attrs.frozen(kw_only=True)
@@ -32,6 +48,8 @@ class Plan:
     jobs: list[JobSpec]
     endpoint: Endpoint
     endpoint_spec: EndpointSpec | None = None
+    #: The server settings chosen from the machine (None: the deployment type has none).
+    tuning: ServerTuning | None = None
 
 
 def plan_run(
@@ -41,6 +59,7 @@ def plan_run(
     provider: EndpointProvider,
     invocation_id: str,
     task_filter: Sequence[str] = (),
+    cpus: HostCpus | None = None,
 ) -> Plan:
     """Turn ``config`` into a :class:`Plan`.
 
@@ -49,12 +68,16 @@ def plan_run(
 
     Args:
         task_filter: Run only the tasks with these names (as written or qualified).
+        cpus: The CPUs of the host the deployment's server runs on, where that is this host:
+            unset server settings are chosen from them (the plan's config holds the choice).
 
     Raises:
         ConfigError: on an unknown or ambiguous task, a missing endpoint, a bad harness
             parameter, a bad env value; Problems naming each one when there are several.
     """
     problems: list[NelError] = []
+    deployment, tuning = tune_deployment(config.deployment, cpus)
+    config = attrs.evolve(config, deployment=deployment)
     tasks = _select(config.evaluation.tasks, task_filter, catalog, problems)
     problems += check_evaluator_config(config.evaluation.nemo_evaluator_config, "evaluation.nemo_evaluator_config")
     for index, task, _ in tasks:
@@ -75,7 +98,7 @@ def plan_run(
     jobs = []
     for job_index, (index, task, entry) in enumerate(tasks):
         try:
-            job = _job_spec(job_index, index, task, entry, config, endpoint, problems)
+            job = _job_spec(job_index, index, task, entry, config, endpoint, problems, tuning)
         except NelError as exc:
             problems.append(exc)
             continue
@@ -89,6 +112,7 @@ def plan_run(
         jobs=jobs,
         endpoint=endpoint,
         endpoint_spec=endpoint_spec,
+        tuning=tuning,
     )
 
 
@@ -155,6 +179,7 @@ def _job_spec(
     config: RunConfig,
     endpoint: Endpoint | None,
     problems: list[NelError],
+    tuning: ServerTuning | None = None,
 ) -> JobSpec | None:
     """The job of the task at ``index`` in the config; env problems are added to ``problems``.
 
@@ -181,6 +206,9 @@ def _job_spec(
         return None
     evaluator = deep_merge(config.evaluation.nemo_evaluator_config, task.nemo_evaluator_config)
     run_config = _run_config(entry, evaluator, endpoint, endpoint_type, api.api_key_name)
+    if entry.harness in SELF_CONTAINED_HARNESSES:
+        run_config["target"]["api_endpoint"].setdefault("adapter_config", {"mode": "client"})
+    _resolve_auto(run_config, entry.harness, tuning.slots if tuning else None)
     mounts = []
     if task.dataset_dir:
         mounts.append(Mount(source=task.dataset_dir, target=task.dataset_mount_path, read_only=True))
@@ -199,6 +227,21 @@ def _job_spec(
         post_cmd="\n".join(c for c in (task.post_cmd, config.evaluation.post_cmd) if c),
         mounts=mounts,
     )
+
+
+def _resolve_auto(run_config: dict[str, Any], harness: str, slots: int | None) -> None:
+    """``parallelism: auto`` as the harness reads it: a count every harness accepts.
+
+    That count is the server's parallel slots (``AUTO_MAXIMUM`` when unknown): NEL's own
+    runner starts at one request in flight and adapts up to it (``extra.parallelism: auto``);
+    another harness holds that many in flight throughout.
+    """
+    params = run_config["config"].setdefault("params", {})
+    if params.get("parallelism") != AUTO:
+        return
+    params["parallelism"] = slots or AUTO_MAXIMUM
+    if harness in ADAPTIVE_HARNESSES:
+        params["extra"] = {**(params.get("extra") or {}), "parallelism": AUTO}
 
 
 def _run_config(

@@ -8,10 +8,12 @@ NEL reads what the harness wrote into its output dir, in this order:
 
        {"requests": 10, "failed": 9,
         "first_error": {"status": 503, "url": "http://localhost:3825/completions",
-                        "message": "HTTP 503 from ...: ..."}}
+                        "message": "HTTP 503 from ...: ..."},
+        "parallelism": 2, "tokens_per_s": 41.5}
 
    ``first_error`` is null when nothing failed; its ``status`` is null when no HTTP answer
-   came (a timeout, a refused or dropped connection). ``url`` is the URL the harness called:
+   came (a timeout, a refused or dropped connection). ``parallelism`` (the requests in flight,
+   as chosen by ``parallelism: auto``) and ``tokens_per_s`` are optional. ``url`` is the URL the harness called:
    nemo-evaluator's adapter proxy in its default mode, hence NEL names the endpoint of the
    job's ``run_config.yml`` instead.
 2. nemo-evaluator's ``eval_factory_metrics.json``: its adapter proxy's ``response_stats``
@@ -102,7 +104,12 @@ def _from_nel_requests(document: Mapping[str, Any]) -> RequestStats | None:
         return None
     first = document.get("first_error")
     error = f"first: {_describe_error(first)}" if failed and isinstance(first, Mapping) else ""
-    return RequestStats(total=total, failed=failed, error=error, source=REQUESTS_FILE)
+    rate = document.get("tokens_per_s")
+    rate = float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate >= 0 else None
+    parallelism = _count(document.get("parallelism")) or None
+    return RequestStats(
+        total=total, failed=failed, error=error, source=REQUESTS_FILE, parallelism=parallelism, tokens_per_s=rate
+    )
 
 
 def _describe_error(error: Mapping[str, Any]) -> str:

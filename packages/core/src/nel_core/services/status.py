@@ -34,7 +34,7 @@ ExecutorFor = Callable[[Invocation], Executor]
 #: The keys of a job's request statistics in :attr:`Job.data`, once it has ended and its
 #: harness counted them: requests counted, failed ones, their ratio, and a description of
 #: the failures (see :class:`~nel_core.models.results.RequestStats`).
-REQUEST_KEYS = ("requests", "failed_requests", "failure_rate", "request_error")
+REQUEST_KEYS = ("requests", "failed_requests", "failure_rate", "request_error", "parallelism", "tokens_per_s")
 
 
 def refresh(
@@ -120,6 +120,8 @@ def request_data(stats: RequestStats | None) -> dict[str, Any]:
         "failed_requests": stats.failed,
         "failure_rate": stats.failure_rate,
         "request_error": stats.error,
+        **({"parallelism": stats.parallelism} if stats.parallelism else {}),
+        **({"tokens_per_s": stats.tokens_per_s} if stats.tokens_per_s is not None else {}),
     }
 
 

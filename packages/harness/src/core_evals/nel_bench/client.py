@@ -6,16 +6,18 @@ that can import this package, including a plain PYTHONPATH checkout.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+from .concurrency import Limiter, Slot
 from .prompts import ChatMessage, Prompt, truncate_completion
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "TokenUsage",
     "complete",
     "request",
+    "request_body",
     "resolve_url",
 ]
 
@@ -187,6 +190,15 @@ def _post_once(url: str, body: _RequestBody, headers: dict[str, str], timeout: f
         return answer
 
 
+@contextlib.contextmanager
+def _slot(limiter: Limiter | None) -> Iterator[Slot]:
+    if limiter is None:
+        yield Slot()
+    else:
+        with limiter.slot() as slot:
+            yield slot
+
+
 def complete(
     config: EndpointConfig,
     prompt: Prompt,
@@ -201,17 +213,25 @@ def complete(
     return request(config, prompt, sleep=sleep).text
 
 
+def request_body(config: EndpointConfig, prompt: Prompt) -> dict[str, object]:
+    """The JSON body :func:`request` sends for ``prompt`` (what a cache keys answers by)."""
+    return dict(_payload(config, prompt))
+
+
 def request(
     config: EndpointConfig,
     prompt: Prompt,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    limiter: Limiter | None = None,
 ) -> Completion:
     """Send one prompt and return the generated text with the tokens it used.
 
     Retries up to ``config.max_retries`` times (so 1 + max_retries attempts) on
     connection errors, timeouts and retryable HTTP statuses, with exponential
-    backoff; other HTTP errors (400, 401, 404, ...) fail at once.
+    backoff; other HTTP errors (400, 401, 404, ...) fail at once. Each attempt
+    holds a slot of ``limiter`` (none: no limit here) and reports how it went;
+    the backoff between attempts holds none.
 
     Raises:
         RequestFailedError: no usable answer; the message says why.
@@ -228,7 +248,14 @@ def request(
         if attempt:
             sleep(min(config.backoff_s * 2 ** (attempt - 1), _MAX_BACKOFF_S))
         try:
-            answer = _post_once(url, body, headers, config.timeout)
+            with _slot(limiter) as slot:
+                try:
+                    answer = _post_once(url, body, headers, config.timeout)
+                except urllib.error.HTTPError as exc:
+                    slot.status = exc.code
+                    raise
+                usage = _usage(answer)
+                slot.tokens = usage["completion"] if usage else None
         except urllib.error.HTTPError as exc:
             try:
                 detail = exc.read(300).decode("utf-8", "replace").strip()
@@ -257,6 +284,6 @@ def request(
             # A 200 without choices will not get better by asking again.
             raise RequestFailedError(f"unexpected answer shape from {url}: {exc}", url=url) from exc
         text = truncate_completion(text, prompt.stop) if prompt.stop else text
-        return Completion(text=text, usage=_usage(answer))
+        return Completion(text=text, usage=usage)
     message = f"{last_error} (after {attempts} attempts)"
     raise RequestFailedError(message, url=url, status=last_status)

@@ -30,7 +30,9 @@ from typing import TypedDict
 
 from . import PROGRESS_FILE, REQUESTS_FILE, RESULTS_FILE, SAMPLES_FILE
 from .aggregate import Results, SampleOutcome, build_results, request_counts
-from .client import EndpointConfig, RequestFailedError, request
+from .cache import CACHE_FILE, AnswerCache, cache_key
+from .client import EndpointConfig, RequestFailedError, request, request_body
+from .concurrency import AdaptiveLimiter, Limiter
 from .progress import ProgressFile
 from .prompts import Prompt, build_prompt
 from .scorers import SCORERS
@@ -50,7 +52,8 @@ class RunArgs:
     model_type: str
     api_key_name: str | None
     limit_samples: int | float | None
-    parallelism: int
+    parallelism: int | None  # None: auto
+    max_parallelism: int
     request_timeout: float
     max_retries: int
     temperature: float | None
@@ -68,6 +71,8 @@ class RunSummary(TypedDict):
     failed_requests: int
     first_error: str | None
     elapsed_s: float
+    concurrency: dict[str, object]
+    cached_answers: int
 
 
 class ResultsDocument(Results):
@@ -82,6 +87,16 @@ def _limit(text: str) -> float | int:
     return int(value) if value.is_integer() and "." not in text else value
 
 
+def _parallelism(text: str) -> int | None:
+    """A count of requests in flight, or ``auto`` (None): found while the run goes."""
+    if text == "auto":
+        return None
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
 def parse_args(argv: Sequence[str] | None = None) -> RunArgs:
     """Parse the runner's command line (the flags framework.yml renders)."""
     parser = argparse.ArgumentParser(prog="python -m core_evals.nel_bench.runner")
@@ -92,7 +107,13 @@ def parse_args(argv: Sequence[str] | None = None) -> RunArgs:
     parser.add_argument("--model-type", required=True, choices=["chat", "completions"])
     parser.add_argument("--api-key-name", default=None, help="env var holding the API key")
     parser.add_argument("--limit-samples", type=_limit, default=None)
-    parser.add_argument("--parallelism", type=int, default=1)
+    parser.add_argument("--parallelism", type=_parallelism, default=1, help="a count, or auto")
+    parser.add_argument(
+        "--max-parallelism",
+        type=int,
+        default=16,
+        help="the most requests in flight with --parallelism auto",
+    )
     parser.add_argument("--request-timeout", type=float, default=60.0)
     parser.add_argument("--max-retries", type=int, default=2)
     parser.add_argument("--temperature", type=float, default=None)
@@ -112,11 +133,21 @@ def _api_key(name: str | None) -> str | None:
     return key or None
 
 
-def _evaluate_item(config: EndpointConfig, item: Item) -> SampleOutcome:
-    """Ask the model one item and score it; a failed request becomes an outcome."""
+def _evaluate_item(
+    config: EndpointConfig, item: Item, limiter: Limiter, cache: AnswerCache
+) -> SampleOutcome:
+    """Ask the model one item (unless the cache has its answer) and score it.
+
+    A failed request becomes an outcome (and is not cached: a re-run asks again).
+    """
     started = time.monotonic()
+    prompt = build_prompt(item, config.endpoint_type)
+    key = cache_key(request_body(config, prompt))
     try:
-        answer = request(config, build_prompt(item, config.endpoint_type))
+        answer = cache.get(key)
+        if answer is None:
+            answer = request(config, prompt, limiter=limiter)
+            cache.put(key, answer)
     except RequestFailedError as exc:
         return SampleOutcome(
             id=item.id,
@@ -139,17 +170,22 @@ def _evaluate_item(config: EndpointConfig, item: Item) -> SampleOutcome:
 
 
 def _evaluate_all(
-    config: EndpointConfig, items: Sequence[Item], parallelism: int, progress_path: Path
+    config: EndpointConfig,
+    items: Sequence[Item],
+    limiter: Limiter,
+    progress_path: Path,
+    cache: AnswerCache,
 ) -> list[SampleOutcome]:
     """Evaluate every item on a thread pool, counting finished samples in the progress file.
 
-    Returns the outcomes in the order of ``items``.
+    The pool has a worker per slot ``limiter`` may ever give; the limiter says how many of them
+    have a request in flight. Returns the outcomes in the order of ``items``.
     """
     progress = ProgressFile(progress_path, total=len(items))
     progress.flush()
     finished: queue.SimpleQueue[Future[SampleOutcome]] = queue.SimpleQueue()
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        futures = [pool.submit(_evaluate_item, config, item) for item in items]
+    with ThreadPoolExecutor(max_workers=limiter.maximum) as pool:
+        futures = [pool.submit(_evaluate_item, config, item, limiter, cache) for item in items]
         for future in futures:
             future.add_done_callback(finished.put)
         for _ in futures:
@@ -223,15 +259,22 @@ def run(args: RunArgs) -> ResultsDocument:
         max_tokens=args.max_new_tokens,
         api_key=_api_key(args.api_key_name),
     )
+    auto = args.parallelism is None
+    limiter = AdaptiveLimiter(args.max_parallelism) if auto else Limiter(args.parallelism or 1)
+    shown = f"auto (at most {args.max_parallelism})" if auto else str(args.parallelism)
     print(
         f"nel_bench: task={args.task} samples={len(items)} endpoint={args.model_type} "
-        f"parallelism={args.parallelism}",
+        f"parallelism={shown}",
         flush=True,
     )
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    outcomes = _evaluate_all(config, items, args.parallelism, output_dir / PROGRESS_FILE)
+    cache = AnswerCache(output_dir / CACHE_FILE)
+    try:
+        outcomes = _evaluate_all(config, items, limiter, output_dir / PROGRESS_FILE, cache)
+    finally:
+        cache.close()
     elapsed = time.monotonic() - started
 
     _write_samples(output_dir / SAMPLES_FILE, args.task, args.model_type, items, outcomes)
@@ -248,10 +291,19 @@ def run(args: RunArgs) -> ResultsDocument:
             "failed_requests": len(failed),
             "first_error": failed[0].error if failed else None,
             "elapsed_s": round(elapsed, 3),
+            "concurrency": limiter.summary(),
+            "cached_answers": cache.hits,
         },
     }
     (output_dir / RESULTS_FILE).write_text(json.dumps(document, indent=2) + "\n", "utf-8")
-    counts = json.dumps(request_counts(outcomes), indent=2, ensure_ascii=False)
+    concurrency = limiter.summary()
+    counts_data = {
+        **request_counts(outcomes),
+        "parallelism": concurrency["parallelism"],
+        "parallelism_mode": concurrency["mode"],
+        "tokens_per_s": concurrency["tokens_per_s"],
+    }
+    counts = json.dumps(counts_data, indent=2, ensure_ascii=False)
     (output_dir / REQUESTS_FILE).write_text(counts + "\n", "utf-8")
     return document
 
