@@ -13,9 +13,10 @@ A composition of ports and core's toolkit, assembled here and nowhere else:
   submits, asks and cancels any number of jobs in one round trip.
 
 Over SSH, the invocation's folder is rendered into a local copy (``<NEL_HOME>/clusters/<host>/``
-followed by the cluster path), uploaded at submission, and kept in step by status: the stage
-markers of the jobs asked, and once a job has ended its results and log, come back in the same
-round trip as Slurm's answer. On the login node the two are the same folder.
+followed by the cluster path), uploaded at submission, and kept in step by status
+(:mod:`nel_executor_slurm.tracking`): the stage markers of the jobs asked, and once a job has
+ended its results and log, come back in the same round trip as Slurm's answer. On the login node
+the two are the same folder.
 
 Every later command rebuilds this executor from the recorded config: each job's folder on the
 cluster holds its chain of Slurm job ids (``slurm.chain``) and the link that runs it (``slurm.id``).
@@ -32,8 +33,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-import attrs
-
 from nel_core.deployments import ExternalEndpoint
 from nel_core.errors import ConfigError, NelError, SchedulingError
 from nel_core.host.containers import job_container, job_paths, mounts_from
@@ -43,17 +42,10 @@ from nel_core.layout import (
     ARTIFACTS_DIR,
     EVAL_FACTORY_METRICS,
     EXIT,
-    HARNESS_COUNTER_FILE,
     JOB_LOG,
     JOB_PID,
     KILLED,
-    PRE_START,
-    PROGRESS_FILE,
-    REASON,
     REQUESTS_FILE,
-    RESULTS_FILE,
-    RUNNING,
-    SAMPLES_FILE,
 )  # fmt: skip
 from nel_core.models.config import DeploymentConfig, ExecutionConfig
 from nel_core.models.domain import ContainerSpec, Invocation, Job, JobSpec, JobState, StateReport
@@ -65,9 +57,8 @@ from nel_core.ports.executor import Executor, JobPaths
 from nel_core.ports.scheduler import RenderedJob
 from nel_core.services.materialize import job_dir_name
 from nel_core.services.plan import Plan
-from nel_core.services.stages import combine, read_markers
 from nel_core.transport import Transport
-from nel_executor_slurm.commands import RESUMABLE, SlurmJob, SlurmScheduler, Snapshot, slurm_job_state
+from nel_executor_slurm.commands import SlurmScheduler
 from nel_executor_slurm.config import SlurmExecutionConfig
 from nel_executor_slurm.runtimes import PyxisRuntime, slurm_runtime
 from nel_executor_slurm.sbatch import (
@@ -80,20 +71,13 @@ from nel_executor_slurm.sbatch import (
     render_sbatch,
 )  # fmt: skip
 from nel_executor_slurm.server import SlurmServer
+from nel_executor_slurm.tracking import MARKERS, job_report, snapshot_request
 from nel_executor_slurm.transport import open_transport
 
 __all__ = ["GROUPS_FILE", "SlurmExecutor"]
 
 #: The invocation's sbatch groups: ``{"groups": [{"script": ..., "jobs": [job dir, ...]}]}`` (cluster paths).
 GROUPS_FILE = "slurm.json"
-#: A job's stage markers, mirrored from the cluster as they are there.
-_MARKERS = (PRE_START, RUNNING, EXIT, REASON, KILLED)
-#: What comes back of a job while it runs (its progress) and once it has ended (results, log).
-_PROGRESS = (f"{ARTIFACTS_DIR}/{PROGRESS_FILE}", f"{ARTIFACTS_DIR}/{HARNESS_COUNTER_FILE}")
-_RESULTS = (
-    f"{ARTIFACTS_DIR}/{RESULTS_FILE}", f"{ARTIFACTS_DIR}/{REQUESTS_FILE}",
-    f"{ARTIFACTS_DIR}/{EVAL_FACTORY_METRICS}", f"{ARTIFACTS_DIR}/{SAMPLES_FILE}", JOB_LOG,
-)  # fmt: skip
 
 
 class SlurmExecutor(Executor):
@@ -302,92 +286,22 @@ class SlurmExecutor(Executor):
             for k, g in enumerate(listed)
         ]
 
-    def _snapshot(self, jobs: Sequence[Job]) -> Snapshot:
-        """Slurm's word on every link of the jobs' chains, and their folders' files, in one round trip."""
-        asked: list[tuple[str | None, list[str]]] = []
-        for job in jobs:
-            remote = self.remote(job.job_dir)
-            asked.append((None, [f"{remote}/{CHAIN_FILE}", f"{remote}/{CURRENT_FILE}"]))
-            if self.mirrored:
-                asked.append((None, [f"{remote}/{name}" for name in (*_MARKERS, *_PROGRESS)]))
-                asked.append((f"{remote}/{EXIT}", [f"{remote}/{name}" for name in _RESULTS]))
-        chains = [f"{self.remote(job.job_dir)}/{CHAIN_FILE}" for job in jobs]
-        return self.scheduler.snapshot(asked, ids=[job.handle for job in jobs if job.handle], id_files=chains)
-
-    def _mirror(self, job: Job, snapshot: Snapshot) -> None:
-        """Bring the local copy of ``job``'s folder in step with the cluster's (markers as they are there)."""
-        remote = self.remote(job.job_dir)
-        local = Path(job.job_dir)
-        local.mkdir(parents=True, exist_ok=True)
-        for name in (*_MARKERS, *_PROGRESS, *_RESULTS):
-            text = snapshot.files.get(f"{remote}/{name}")
-            if text is not None:
-                target = local / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                temp = target.with_name(f".{target.name}.tmp")
-                temp.write_text(text)
-                temp.replace(target)
-            elif name in _MARKERS:
-                (local / name).unlink(missing_ok=True)
-
     def states(self, jobs: Sequence[Job]) -> dict[str, StateReport]:
+        remote = {job.id: self.remote(job.job_dir) for job in jobs}
         try:
-            snapshot = self._snapshot(jobs)
+            snapshot = self.scheduler.snapshot(
+                snapshot_request(list(remote.values()), mirrored=self.mirrored),
+                ids=[job.handle for job in jobs if job.handle],
+                id_files=[f"{folder}/{CHAIN_FILE}" for folder in remote.values()],
+            )
         except NelError as exc:
             unknown = StateReport(state=JobState.UNKNOWN, reason=f"the cluster cannot be asked: {exc.message}")
             return {job.id: unknown for job in jobs}
-        reports = {}
-        for job in jobs:
-            if self.mirrored:
-                self._mirror(job, snapshot)
-            job_dir = Path(job.job_dir)
-            scheduled, handle = self._scheduled(job, snapshot)
-            markers = read_markers(job_dir)
-            if scheduled.reason.startswith("resuming"):  # the markers are those of the interrupted link
-                markers = attrs.evolve(markers, pre_start=False, running=False)
-            report = combine(scheduled, markers, job_dir / ARTIFACTS_DIR)
-            newer = handle if handle and handle != job.handle else None
-            reports[job.id] = attrs.evolve(report, handle=newer)
-        return reports
-
-    def _scheduled(self, job: Job, snapshot: Snapshot) -> tuple[StateReport, str]:
-        """What the job's chain of Slurm jobs says of it, and the chain's newest id."""
-        remote = self.remote(job.job_dir)
-        chain = (snapshot.files.get(f"{remote}/{CHAIN_FILE}") or "").split() or ([job.handle] if job.handle else [])
-        current = (snapshot.files.get(f"{remote}/{CURRENT_FILE}") or "").strip() or (chain[0] if chain else "")
-        if not current:
-            return StateReport(state=JobState.FAILED, reason="it was never submitted", inferred=True), ""
-        later = chain[chain.index(current) + 1 :] if current in chain else []
-        live = [i for i in later if i in snapshot.jobs and slurm_job_state(snapshot.jobs[i].state).is_active]
-        queued = live[-1] if live else ""
-        link = snapshot.jobs.get(current)
-        report = self._link_state(current, link, queued, accounting=snapshot.accounting)
-        # The chain's newest id: the running link's, or once it has ended for want of time (or
-        # node), its queued successor's; a successor of a completed link is never run.
-        resuming = queued and (link is None or link.word in RESUMABLE)
-        return report, (queued if resuming else current)
-
-    def _link_state(self, current: str, link: SlurmJob | None, queued: str, *, accounting: bool) -> StateReport:
-        if link is None:
-            if queued:
-                return StateReport(state=JobState.PENDING, reason=f"resuming: Slurm job {queued} is queued")
-            why = f"Slurm job {current} is known neither to squeue nor to sacct"
-            if not accounting:
-                why = f"Slurm job {current} is no longer listed (accounting is off: sacct does not answer)"
-            return StateReport(state=JobState.FAILED, reason=why, inferred=True)
-        state = slurm_job_state(link.state)
-        if state.is_active:
-            return StateReport(state=JobState.PENDING)  # RUNNING once the task's own marker says so
-        if queued and link.word in RESUMABLE:
-            return StateReport(
-                state=JobState.PENDING, reason=f"resuming: Slurm job {current} ended ({link.word}), {queued} continues"
-            )
-        if state is JobState.KILLED:
-            return StateReport(state=JobState.KILLED, reason=f"Slurm job {current} was cancelled")
-        why = f"Slurm job {current} ended ({link.state}) before this task finished"
-        if link.word in RESUMABLE:
-            why += f"; max_walltime {self.slurm.max_walltime} leaves no time to resume it"
-        return StateReport(state=JobState.FAILED, reason=why, exit_code=link.exit_code)
+        return {
+            job.id: job_report(job, remote[job.id], snapshot, mirrored=self.mirrored,
+                               max_walltime=self.slurm.max_walltime)  # fmt: skip
+            for job in jobs
+        }
 
     # ------------------------------------------------------------------------------ control
 
@@ -445,7 +359,7 @@ class SlurmExecutor(Executor):
             )  # fmt: skip
             for path in fetched:
                 reset_job(Path(staging) / Path(metrics[path].job_dir).name)  # rewrites the metrics file
-            names = (*_MARKERS, JOB_PID, CURRENT_FILE, f"{ARTIFACTS_DIR}/{REQUESTS_FILE}",
+            names = (*MARKERS, JOB_PID, CURRENT_FILE, f"{ARTIFACTS_DIR}/{REQUESTS_FILE}",
                      f"{ARTIFACTS_DIR}/response_stats_cache")  # fmt: skip
             stale = [f"{self.remote(j.job_dir)}/{name}" for j in jobs for name in names]
             code, _, err = self.transport.run(["rm", "-rf", "--", *stale])
