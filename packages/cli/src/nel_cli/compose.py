@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from nel_cli.compose_simple import compose_plain, compose_simple
+from nel_cli.compose_simple import compose_plain, compose_simple, refuse_duplicate_keys
 from nel_core.errors import ConfigError
 from nel_core.services.merge import deep_merge
 from nel_core.suggest import suggest
@@ -92,16 +92,7 @@ def _use_libyaml() -> None:
 
     class FastLoader(yaml.CSafeLoader):
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            keys = set()
-            for key_node, _ in node.value:
-                if key_node.tag != yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG:
-                    continue
-                if key_node.value in keys:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", node.start_mark,
-                        f"found duplicate key {key_node.value}", key_node.start_mark,
-                    )  # fmt: skip
-                keys.add(key_node.value)
+            refuse_duplicate_keys(node)
             return super().construct_mapping(node, deep=deep)
 
     FastLoader.yaml_implicit_resolvers = dict(reference.yaml_implicit_resolvers)

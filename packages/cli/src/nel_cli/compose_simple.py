@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-__all__ = ["compose_plain", "compose_simple", "package_dir", "plain_loader"]
+__all__ = ["compose_plain", "compose_simple", "package_dir", "plain_loader", "refuse_duplicate_keys"]
 
 _GROUP_OPTION = re.compile(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -155,16 +155,7 @@ def plain_loader() -> Any:
 
     class Loader(base):  # type: ignore[misc,valid-type]
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            keys = set()
-            for key_node, _ in node.value:
-                if key_node.tag != yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG:
-                    continue
-                if key_node.value in keys:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", node.start_mark,
-                        f"found duplicate key {key_node.value}", key_node.start_mark,
-                    )  # fmt: skip
-                keys.add(key_node.value)
+            refuse_duplicate_keys(node)
             return super().construct_mapping(node, deep=deep)
 
     # The same rules as OmegaConf's loader: YAML 1.2 floats (1e3), no timestamps.
@@ -260,3 +251,19 @@ def _unset(data: Any) -> bool:
     if isinstance(data, list):
         return any(_unset(value) for value in data)
     return bool(data == "???")
+
+
+def refuse_duplicate_keys(node: Any) -> None:
+    """Raise as OmegaConf's loader does when a YAML mapping node repeats a plain key."""
+    import yaml
+
+    keys = set()
+    for key_node, _ in node.value:
+        if key_node.tag != yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG:
+            continue
+        if key_node.value in keys:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                f"found duplicate key {key_node.value}", key_node.start_mark,
+            )  # fmt: skip
+        keys.add(key_node.value)
