@@ -60,11 +60,13 @@ def job_report(job: Job, remote: str, snapshot: Snapshot, *, mirrored: bool, max
     if mirrored:
         _mirror(Path(job.job_dir), remote, snapshot)
     job_dir = Path(job.job_dir)
-    scheduled, handle = _scheduled(job, remote, snapshot, max_walltime)
+    scheduled, current, newest = _scheduled(job, remote, snapshot, max_walltime)
     markers = read_markers(job_dir)
     if scheduled.reason.startswith("resuming"):  # the markers are those of the interrupted link
         markers = attrs.evolve(markers, pre_start=False, running=False)
     report = combine(scheduled, markers, job_dir / ARTIFACTS_DIR)
+    # A job that has ended keeps the link that ran it, whatever successor its chain queued.
+    handle = current if report.state.is_terminal else newest
     return attrs.evolve(report, handle=handle if handle and handle != job.handle else None)
 
 
@@ -83,12 +85,12 @@ def _mirror(local: Path, remote: str, snapshot: Snapshot) -> None:
             (local / name).unlink(missing_ok=True)
 
 
-def _scheduled(job: Job, remote: str, snapshot: Snapshot, max_walltime: str) -> tuple[StateReport, str]:
-    """What the job's chain of Slurm jobs says of it, and the chain's newest id."""
+def _scheduled(job: Job, remote: str, snapshot: Snapshot, max_walltime: str) -> tuple[StateReport, str, str]:
+    """What the job's chain of Slurm jobs says of it, its current link's id, and the chain's newest id."""
     chain = (snapshot.files.get(f"{remote}/{CHAIN_FILE}") or "").split() or ([job.handle] if job.handle else [])
     current = (snapshot.files.get(f"{remote}/{CURRENT_FILE}") or "").strip() or (chain[0] if chain else "")
     if not current:
-        return StateReport(state=JobState.FAILED, reason="it was never submitted", inferred=True), ""
+        return StateReport(state=JobState.FAILED, reason="it was never submitted", inferred=True), "", ""
     later = chain[chain.index(current) + 1 :] if current in chain else []
     live = [i for i in later if i in snapshot.jobs and slurm_job_state(snapshot.jobs[i].state).is_active]
     queued = live[-1] if live else ""
@@ -97,7 +99,7 @@ def _scheduled(job: Job, remote: str, snapshot: Snapshot, max_walltime: str) -> 
     # The chain's newest id: the running link's, or once it has ended for want of time (or
     # node), its queued successor's; a successor of a completed link is never run.
     resuming = queued and (link is None or link.word in RESUMABLE)
-    return report, (queued if resuming else current)
+    return report, current, (queued if resuming else current)
 
 
 def _link_state(
