@@ -57,8 +57,16 @@ def _exit_file(job: Path) -> Path:
     return job / "dependent.exit" if (job / "dependent.sh").exists() else job / "job.exit"
 
 
+def _handle(job: Path) -> str:
+    """The job's host handle; a job whose sbatch is still writing it is waited for (sbatch is atomic in Slurm)."""
+    deadline = time.monotonic() + 10.0
+    while not (job / "handle").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return (job / "handle").read_text().strip()
+
+
 def _state(job: Path) -> JobState:
-    handle = (job / "handle").read_text().strip()
+    handle = _handle(job)
     return HostScheduler().states([handle])[handle].state
 
 
@@ -88,7 +96,8 @@ def sbatch(state: Path, args: list[str]) -> int:
             f'rm -f {job / "waiting"}\nexec bash {_script(job)} "$@"\n'
         )
     rendered = RenderedJob(job_id=str(job_id), job_dir=original.parent, script=script, arguments=positional[1:])
-    (job / "handle").write_text(HostScheduler().submit(rendered) + "\n")
+    (job / "handle.tmp").write_text(HostScheduler().submit(rendered) + "\n")
+    (job / "handle.tmp").rename(job / "handle")
     print(job_id if "--parsable" in args else f"Submitted batch job {job_id}")
     return 0
 
@@ -144,7 +153,7 @@ def scancel(state: Path, args: list[str]) -> int:
         if not _state(job).is_active:
             continue
         (job / "job.cancelled").write_text("cancelled\n")
-        process = (job / "handle").read_text().strip().partition("@")[0]
+        process = _handle(job).partition("@")[0]
         signal_group(process, signal.SIGTERM)
         group = int(process.split(":")[0])
         deadline = time.monotonic() + KILL_WAIT
