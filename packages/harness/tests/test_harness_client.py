@@ -11,6 +11,7 @@ from core_evals.nel_bench.client import (
     request,
     resolve_url,
 )
+from core_evals.nel_bench.concurrency import Limiter, Slot
 from core_evals.nel_bench.prompts import COMPLETION_STOP, Prompt, build_prompt, truncate_completion
 from core_evals.nel_bench.tasks import load_dataset
 from nel_harness_stub import openai_answer
@@ -114,6 +115,41 @@ def test_retryable_errors_are_retried_with_backoff(stub_server) -> None:
     assert complete(config, Prompt(messages=()), sleep=sleeps.append) == "ok"
     assert len(server.requests) == 3
     assert sleeps == [0.5, 1.0]
+
+
+class _HalvingLimiter(Limiter):
+    """Halves its limit on each throttle, as an adaptive limiter backing off does."""
+
+    def _observe(self, slot: Slot, latency: float) -> None:
+        if slot.status == 429:
+            self.limit = max(1, self.limit // 2)
+
+
+def test_a_throttle_the_limiter_answered_is_retried_at_once_and_not_counted(stub_server) -> None:
+    """429s that lowered the limit (4, 2, 1) cost no sleep and no retry: max_retries=0 will do."""
+    replies = iter([(429, {"error": "full"}), (429, {"error": "full"})])
+    server = stub_server(
+        lambda path, headers, body: next(replies, (200, openai_answer(body, "ok")))
+    )
+    sleeps: list[float] = []
+    limiter = _HalvingLimiter(4)
+    config = _config(server.base_url, max_retries=0)
+    answer = request(config, Prompt(messages=()), sleep=sleeps.append, limiter=limiter)
+    assert answer.text == "ok"
+    assert len(server.requests) == 3
+    assert sleeps == []
+    assert limiter.limit == 1
+
+
+def test_a_throttle_at_the_lowest_limit_backs_off_and_counts(stub_server) -> None:
+    """When the limit cannot go lower, a 429 is an ordinary retry: back-off sleeps, then failure."""
+    server = stub_server(lambda path, headers, body: (429, {"error": "full"}))
+    sleeps: list[float] = []
+    config = _config(server.base_url, max_retries=2)
+    with pytest.raises(RequestFailedError, match="HTTP 429.*after 3 attempts"):
+        request(config, Prompt(messages=()), sleep=sleeps.append, limiter=_HalvingLimiter(1))
+    assert sleeps == [0.5, 1.0]
+    assert len(server.requests) == 3
 
 
 def test_retries_run_out_into_request_failed(stub_server) -> None:

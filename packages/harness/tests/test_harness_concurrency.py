@@ -74,6 +74,24 @@ def test_never_exceeds_the_maximum() -> None:
     assert limiter.chosen() == 3
 
 
+def test_a_throttle_that_lowers_the_limit_marks_its_attempt_eased() -> None:
+    """A 429 the limiter answers with a lower limit marks the attempt; at the lowest, none."""
+    clock = _Clock()
+    limiter = AdaptiveLimiter(8, clock=clock)
+    for _ in range(2):  # a window at limit 1 (two answers) that pays off: the limit doubles
+        with limiter.slot() as slot:
+            clock.now += 1.0
+            slot.tokens = 10
+        assert not slot.eased
+    assert limiter.limit == 2
+    with limiter.slot() as slot:
+        slot.status = 429
+    assert slot.eased and limiter.limit == 1
+    with limiter.slot() as slot:
+        slot.status = 429
+    assert not slot.eased and limiter.limit == 1
+
+
 def test_fixed_limiter_reports_tokens_per_second() -> None:
     """A fixed limiter keeps its limit and reports completion tokens per second of the run."""
     clock = _Clock()

@@ -231,7 +231,9 @@ def request(
     connection errors, timeouts and retryable HTTP statuses, with exponential
     backoff; other HTTP errors (400, 401, 404, ...) fail at once. Each attempt
     holds a slot of ``limiter`` (none: no limit here) and reports how it went;
-    the backoff between attempts holds none.
+    the backoff between attempts holds none. A throttled attempt (429, 503)
+    that made the limiter lower its limit is retried at once and does not count
+    as a retry: the lower limit is the back-off.
 
     Raises:
         RequestFailedError: no usable answer; the message says why.
@@ -244,9 +246,14 @@ def request(
     attempts = 1 + max(0, config.max_retries)
     last_error = "no attempt made"
     last_status: int | None = None
-    for attempt in range(attempts):
-        if attempt:
-            sleep(min(config.backoff_s * 2 ** (attempt - 1), _MAX_BACKOFF_S))
+    failed = 0  # attempts that count against max_retries
+    sent = 0
+    eased = False
+    while failed < attempts:
+        if failed and not eased:
+            sleep(min(config.backoff_s * 2 ** (failed - 1), _MAX_BACKOFF_S))
+        eased = False
+        sent += 1
         try:
             with _slot(limiter) as slot:
                 try:
@@ -265,6 +272,10 @@ def request(
             last_error, last_status = f"HTTP {exc.code} from {url}: {detail}", exc.code
             if exc.code not in _RETRY_STATUSES:
                 raise RequestFailedError(last_error, url=url, status=exc.code) from exc
+            # A throttle the limiter answered with a lower limit was its probe's cost, not the
+            # endpoint's failure: retried at once, and not counted (the limit only goes down).
+            eased = slot.eased
+            failed += 0 if eased else 1
             continue
         except (
             urllib.error.URLError,
@@ -274,9 +285,11 @@ def request(
         ) as exc:
             reason = getattr(exc, "reason", exc)
             last_error, last_status = f"{type(exc).__name__} for {url}: {reason}", None
+            failed += 1
             continue
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             last_error, last_status = f"non-JSON answer from {url}: {exc}", None
+            failed += 1
             continue
         try:
             text = _extract_text(config.endpoint_type, answer)
@@ -285,5 +298,5 @@ def request(
             raise RequestFailedError(f"unexpected answer shape from {url}: {exc}", url=url) from exc
         text = truncate_completion(text, prompt.stop) if prompt.stop else text
         return Completion(text=text, usage=usage)
-    message = f"{last_error} (after {attempts} attempts)"
+    message = f"{last_error} (after {sent} attempts)"
     raise RequestFailedError(message, url=url, status=last_status)

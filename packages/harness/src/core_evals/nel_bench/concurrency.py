@@ -3,14 +3,20 @@
 The runner's workers each take a slot of a :class:`Limiter` for every attempt they send. A fixed
 limiter is a plain semaphore; :class:`AdaptiveLimiter` changes its limit as answers come back:
 
-- it measures throughput (completion tokens per second, or answers per second when the server
-  reports no usage) over a window of about two answers per slot;
+- it estimates the throughput of each limit (completion tokens per second, or answers per
+  second when the server reports no usage) by Little's law, from a window of one answer per slot
+  (two at least): ``limit x units / latency`` summed over the window's answers. Counting answers
+  over the window's wall time instead would mix in the attempts still in flight from the limit
+  before, and take more answers to be fair: the ramp is what a short run pays for;
 - it doubles the limit while throughput grows (by at least ``GAIN``), then probes one slot
   more than the best level until that stops paying off;
 - a 429 or 503 (the server says it is full), or latency that rises with no throughput to show
   for it, brings it back to the best level found (one below, when full at that level) and never
   past that again;
-- it never exceeds ``maximum``: the server's parallel slots where NEL knows them.
+- it never exceeds ``maximum``: the server's parallel slots where NEL knows them;
+- an attempt throttled while the limit was higher than it is now is retried without the client's
+  back-off sleep: waiting for a slot under the lower limit is the back-off (a throttle at the
+  lowest limit still sleeps).
 """
 
 from __future__ import annotations
@@ -39,6 +45,11 @@ class Slot:
     status: int | None = None
     tokens: int | None = None
     generation: int = 0
+    #: The limit in force when the attempt was sent.
+    limit: int = 0
+    #: Set when the limiter has lowered its limit below ``limit`` by the time the attempt ended: a
+    #: throttled attempt may then be retried at once (the lower limit is the back-off).
+    eased: bool = False
 
 
 @dataclass
@@ -71,7 +82,7 @@ class Limiter:
             self._in_flight += 1
             if self.started_at is None:
                 self.started_at = self._clock()
-            slot = Slot(generation=self._generation)
+            slot = Slot(generation=self._generation, limit=self.limit)
         began = self._clock()
         try:
             yield slot
@@ -87,6 +98,7 @@ class Limiter:
                     self.answers += 1
                     self.tokens += slot.tokens or 0
                 self._observe(slot, latency)
+                slot.eased = self.limit < slot.limit
                 self._cond.notify_all()
 
     def _observe(self, slot: Slot, latency: float) -> None:
@@ -126,18 +138,16 @@ class AdaptiveLimiter(Limiter):
         self._ceiling = self.maximum + 1  # the lowest limit known not to pay off
         self._doubling = True
         self._best: _Level | None = None
-        self._window_start = clock()
         self._window_units = 0.0
         self._window_latencies: list[float] = []
         self.history: list[dict[str, float]] = []
 
     def _window_size(self) -> int:
-        return max(3, 2 * self.limit)
+        return max(2, self.limit)
 
     def _set(self, limit: int) -> None:
         self.limit = max(1, min(limit, self.maximum, self._ceiling - 1))
         self._generation += 1
-        self._window_start = self._clock()
         self._window_units = 0.0
         self._window_latencies = []
 
@@ -162,9 +172,11 @@ class AdaptiveLimiter(Limiter):
             self._decide()
 
     def _decide(self) -> None:
-        elapsed = max(self._clock() - self._window_start, 1e-9)
+        busy = max(sum(self._window_latencies), 1e-9)
         level = _Level(
-            self.limit, self._window_units / elapsed, statistics.median(self._window_latencies)
+            self.limit,
+            self.limit * self._window_units / busy,
+            statistics.median(self._window_latencies),
         )
         self.history.append(
             {
