@@ -8,8 +8,11 @@ Run from the repo root with NEL installed in the running interpreter (``nox -s b
    as NEL's ``llama_cpp`` deployment chooses them) gets the same N ``nel_bench.mini`` completions
    requests twice per concurrency: replayed straight to the server (a thread pool of plain HTTP
    requests), then through ``nel run --wait`` (external endpoint, process runtime: the harness in
-   its runtime). Per request: the median latency of each; per run: the wall time (for ``nel run``,
-   the whole command: CLI, job start, harness, results).
+   its runtime), for N at parallelism 1 and 2, and for a longer run (``--long-requests``) at 1.
+   Per request: the median latency of each; per run: the wall time (for ``nel run``, the whole
+   command: CLI, job start, harness, results), split by the job's stage markers into NEL's launch,
+   the job (nemo-evaluator's run_eval: its start, the runner's requests, its post-processing) and
+   NEL's finish (the supervisor's teardown and the command seeing the job end).
 2. ``parallelism: auto`` against that server (its slots: 1) and against a stand-in server
    (``benchmarks/standin.py``) that runs at most 1, 2 or 4 requests at once and answers 429
    beyond: NEL's runner with ``--parallelism auto`` beside fixed values 1, 2, 4 and 8, tokens/s and
@@ -136,17 +139,22 @@ def through_nel(url: str, n: int, parallelism: int | str, work: Path, env: dict[
     config = work / f"{out.name}.yaml"
     config.write_text(CONFIG.format(out=out, url=url, model="gemma-3-270m", n=n, parallelism=parallelism,
                                     tokens=MAX_TOKENS, task=task))  # fmt: skip
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     result = subprocess.run([sys.executable, "-m", "nel_cli", "run", "--config", str(config), "--wait", "--json"],
                             env=env, cwd=work, capture_output=True, text=True, timeout=3600)  # fmt: skip
-    wall = time.perf_counter() - started
+    wall, ended_at = time.perf_counter() - started, time.time()
     if result.returncode != 0:
         raise SystemExit(f"nel run failed:\n{result.stdout}\n{result.stderr}")
     invocation = json.loads(result.stdout)
     job_dir = Path(invocation["jobs"][0]["job_dir"])
     samples = [json.loads(line) for line in (job_dir / "artifacts" / "samples.jsonl").read_text().splitlines()]
     counts = json.loads((job_dir / "artifacts" / "nel_requests.json").read_text())
-    return {"latency": statistics.median(s["latency_s"] for s in samples), "wall": wall, "counts": counts}
+    # Where the wall went, from the job's stage markers: NEL until the job runs, the job itself
+    # (nemo-evaluator's run_eval and the runner it starts), NEL again until the command returns.
+    running, ended = (job_dir / "stage.running").stat().st_mtime, (job_dir / "stage.exit").stat().st_mtime
+    phases = {"launch": running - started_at, "job": ended - running, "finish": ended_at - ended}
+    return {"latency": statistics.median(s["latency_s"] for s in samples), "wall": wall, "counts": counts,
+            "phases": phases}  # fmt: skip
 
 
 # --- parallelism: auto -------------------------------------------------------------------------------------------
@@ -221,6 +229,7 @@ def quickstart(src: Path, work: Path) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20, help="requests per measurement (llama.cpp)")
+    parser.add_argument("--long-requests", type=int, default=100, help="requests of the longer run (llama.cpp)")
     parser.add_argument("--standin-requests", type=int, default=80)
     parser.add_argument("--capacities", type=int, nargs="+", default=[1, 2, 4], help="of the stand-in servers")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per measurement (medians)")
@@ -242,21 +251,25 @@ def main() -> int:
             try:
                 log("warming up (first nel run builds the harness venv)")
                 through_nel(url, 2, 1, work, env)
-                requests = bodies(args.requests, "gemma-3-270m")
-                print(f"\n1. {args.requests} nel_bench.{TASK} requests on llama.cpp ({settings}); medians of "
+                print(f"\n1. nel_bench.{TASK} requests on llama.cpp ({settings}); medians of "
                       f"{args.rounds} interleaved rounds")  # fmt: skip
-                print(f"{'parallelism':>11} {'direct ms':>9} {'nel ms':>7} {'+ms/req':>7} "
-                      f"{'direct wall s':>13} {'nel run wall s':>14} {'nel/direct':>10}")  # fmt: skip
-                for parallelism in (1, 2):
+                print(f"{'requests':>8} {'parallelism':>11} {'direct ms':>9} {'nel ms':>7} {'+ms/req':>7} "
+                      f"{'direct wall s':>13} {'nel run wall s':>14} {'nel/direct':>10}   "
+                      "nel run = NEL launch + job (nemo-evaluator + requests) + NEL finish, s")  # fmt: skip
+                cases = [(args.requests, 1), (args.requests, 2), (args.long_requests, 1)]
+                for count, parallelism in cases:
+                    requests = bodies(count, "gemma-3-270m")
                     directs, nels = [], []
                     for _ in range(args.rounds):
                         directs.append(replay(url, requests, parallelism))
-                        nels.append(through_nel(url, args.requests, parallelism, work, env))
+                        nels.append(through_nel(url, count, parallelism, work, env))
                     direct = {k: statistics.median(d[k] for d in directs) for k in ("latency", "wall")}
                     nel = {k: statistics.median(d[k] for d in nels) for k in ("latency", "wall")}
-                    print(f"{parallelism:>11} {direct['latency'] * 1000:9.0f} {nel['latency'] * 1000:7.0f} "
+                    phases = {k: statistics.median(d["phases"][k] for d in nels) for k in ("launch", "job", "finish")}
+                    print(f"{count:>8} {parallelism:>11} {direct['latency'] * 1000:9.0f} {nel['latency'] * 1000:7.0f} "
                           f"{(nel['latency'] - direct['latency']) * 1000:7.0f} {direct['wall']:13.2f} "
-                          f"{nel['wall']:14.2f} {nel['wall'] / direct['wall']:10.2f}")  # fmt: skip
+                          f"{nel['wall']:14.2f} {nel['wall'] / direct['wall']:10.2f}   "
+                          f"{phases['launch']:.2f} + {phases['job']:.2f} + {phases['finish']:.2f}")  # fmt: skip
                 auto = through_nel(url, args.requests, "auto", work, env)
                 print(f"nel run with parallelism: auto (external endpoint: at most 16): settled at "
                       f"{auto['counts'].get('parallelism')}, {auto['counts'].get('tokens_per_s')} tokens/s, "

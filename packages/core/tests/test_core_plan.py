@@ -295,3 +295,52 @@ def test_plan_reads_nothing_from_disk(tmp_path: Path) -> None:
     data = run_config_data(tmp_path / "out")
     _plan(data)
     assert not (tmp_path / "out").exists()
+
+
+JUDGE = {"type": "vllm", "checkpoint_path": "/models/judge", "served_model_name": "judge", "port": 8001}
+
+
+def _plan_with_judge(data: dict[str, Any], providers: bool = True) -> Plan:
+    config = structure_run_config(data, FakeExecutionConfig)
+    return plan_run(
+        config,
+        catalog=load_catalog(),
+        provider=FakeEndpointProvider(),
+        invocation_id="0123abcd",
+        auxiliary_providers=(
+            {name: FakeEndpointProvider() for name in config.auxiliary_deployments} if providers else None
+        ),
+    )
+
+
+def test_auxiliary_servers_are_planned_and_jobs_get_their_urls() -> None:
+    """Each auxiliary deployment becomes a server of the plan; every job learns its URL and model."""
+    tasks = [{"name": "arithmetic"}, {"name": "arithmetic"}]
+    plan = _plan_with_judge(_data(tasks, auxiliary_deployments={"judge": JUDGE}))
+    spec = plan.auxiliary_specs["judge"]
+    assert (spec.type, spec.port, spec.served_model_name) == ("vllm", 8001, "judge")
+    assert spec.labels["nel.role"] == "auxiliary.judge" and spec.labels["nel.invocation"] == "0123abcd"
+    for job in plan.jobs:
+        assert job.env["NEL_AUXILIARY_JUDGE_URL"] == "lit:http://127.0.0.1:8001"
+        assert job.env["NEL_AUXILIARY_JUDGE_MODEL_ID"] == "lit:judge"
+
+
+def test_an_executor_without_auxiliary_servers_refuses_them_by_name() -> None:
+    """No executor support: one clear error naming the key, never a judge silently left out."""
+    with pytest.raises(ConfigError, match=r"auxiliary_deployments\.judge: the fake executor does not start"):
+        _plan_with_judge(_data([{"name": "arithmetic"}], auxiliary_deployments={"judge": JUDGE}), providers=False)
+
+
+def test_auxiliary_servers_need_ports_of_their_own() -> None:
+    """The servers share the jobs' host: a judge on the deployment's port is refused, naming both."""
+    data = _data([{"name": "arithmetic"}], auxiliary_deployments={"judge": {**JUDGE, "port": 8000}})
+    data["deployment"] = {"type": "vllm", "checkpoint_path": "/models/m", "served_model_name": "m", "port": 8000}
+    with pytest.raises(ConfigError, match=r"auxiliary_deployments\.judge\.port: 8000 is deployment\.port too"):
+        _plan_with_judge(data)
+
+
+def test_an_auxiliary_deployment_must_start_a_server() -> None:
+    """``type: none`` is no server to start: refused by name."""
+    data = _data([{"name": "arithmetic"}], auxiliary_deployments={"judge": {"type": "none"}})
+    with pytest.raises(ConfigError, match=r"auxiliary_deployments\.judge\.type: 'none' is no server"):
+        _plan_with_judge(data)

@@ -38,8 +38,12 @@ class _Refusing(Transport):
         raise AssertionError(f"{path} was read from the cluster")
 
 
-def _render(tmp_path: Path, server: dict[str, Any] | None = None, **execution: Any) -> list[RenderedFile]:
+def _render(
+    tmp_path: Path, server: dict[str, Any] | None = None, *, auxiliary: dict[str, Any] | None = None, **execution: Any
+) -> list[RenderedFile]:
     data = run_config_data(str(tmp_path / "out"), tasks=TASKS, url="http://127.0.0.1:9/v1/chat/completions")
+    if auxiliary is not None:
+        data["auxiliary_deployments"] = auxiliary
     data["execution"] = {
         "type": "slurm", "hostname": "login.example.com", "account": "acct",
         "output_dir": str(tmp_path / "out"), **execution,
@@ -234,3 +238,45 @@ def test_instances_must_divide_the_nodes(tmp_path: Path) -> None:
     expected = r"execution.num_nodes \(3\) must be a multiple of execution.num_instances \(2\)"
     with pytest.raises(ConfigError, match=expected):
         _render(tmp_path, VLLM, num_nodes=3, num_instances=2)
+
+
+JUDGE = {
+    "type": "vllm", "checkpoint_path": "/lustre/models/judge", "served_model_name": "judge", "port": 8001,
+    "command": "vllm serve /checkpoint --port 8001", "env_vars": {"JUDGE_TOKEN": "host:JUDGE_TOKEN"},
+}  # fmt: skip
+
+
+def test_an_auxiliary_server_starts_once_beside_the_model_server(tmp_path: Path) -> None:
+    """A judge starts after the model server in each sbatch job, in its container, on its own port and
+    log, is health-checked, torn down with the rest, and its URL reaches every task's environment."""
+    mounts = {"deployment": {"/lustre/cache": "/cache"}, "auxiliary": {"/lustre/rubrics": "/rubrics"}}
+    files = _render(tmp_path, VLLM, auxiliary={"judge": JUDGE}, mounts=mounts)
+    (script,) = _sbatch(files)
+    judge_line = next(line for line in script.splitlines() if "--port 8001" in line and "setsid" in line)
+    assert "/lustre/rubrics:/rubrics" in judge_line and "/lustre/cache" not in judge_line
+    main, judge = script.index("starting the vllm server"), script.index("starting the auxiliary deployment judge")
+    assert main < judge < script.index('run_job "$dir"')
+    assert script.count("vllm serve /checkpoint --port 8001") == 1
+    assert "--container-mounts=/lustre/models/judge:/checkpoint:ro" in script
+    assert "curl --silent --fail --output /dev/null --max-time 5 http://127.0.0.1:8001/health" in script
+    assert ">> slurm-0-judge.log" in script and "the auxiliary deployment judge (vllm) exited before" in script
+    assert "servers+=($!)" in script[judge:]  # the teardown stops it with the model server
+    secrets = [f.text for f in files if f.path.name == "secrets.env"]
+    assert len(secrets) == len(TASKS) and all("NEL_AUXILIARY_JUDGE_URL" in text for text in secrets)
+    assert "JUDGE_TOKEN" in next(f.text for f in files if f.path.name == "deployment.env")
+    assert "JUDGE_TOKEN" not in script
+
+
+def test_an_auxiliary_server_alone_deploys_and_is_valid_bash(tmp_path: Path) -> None:
+    """Without a model deployment (an external endpoint), the judge still starts, on the GPU partition."""
+    files = _render(tmp_path, auxiliary={"judge": JUDGE}, cpu_partition="cpu")
+    (script,) = _sbatch(files)
+    assert "starting the auxiliary deployment judge" in script and "--partition=cpu" not in script
+    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
+
+
+def test_two_servers_on_one_port_are_refused(tmp_path: Path) -> None:
+    """The judge on the model server's port: refused by key before anything is written."""
+    with pytest.raises(ConfigError, match=r"auxiliary_deployments\.judge\.port: 8000 is deployment\.port too"):
+        _render(tmp_path, VLLM, auxiliary={"judge": {**JUDGE, "port": 8000}})
+    assert not (tmp_path / "out").exists()

@@ -33,6 +33,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+import attrs
+
 from nel_core.deployments import ExternalEndpoint
 from nel_core.errors import ConfigError, NelError, SchedulingError
 from nel_core.host.containers import job_container, job_paths, mounts_from
@@ -65,6 +67,7 @@ from nel_executor_slurm.sbatch import (
     CHAIN_FILE,
     CURRENT_FILE,
     PROXY_CONFIG,
+    Auxiliary,
     Deployment,
     SbatchGroup,
     job_name,
@@ -89,7 +92,7 @@ class SlurmExecutor(Executor):
 
     name: ClassVar[str] = "slurm"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.LOG_STREAMING, Capability.RESUME, Capability.GPU}
+        {Capability.LOG_STREAMING, Capability.RESUME, Capability.GPU, Capability.AUXILIARY_DEPLOYMENTS}
     )
 
     def __init__(self, config: ExecutionConfig, *, home: Path, transport: Transport | None = None) -> None:
@@ -235,12 +238,21 @@ class SlurmExecutor(Executor):
                 proxy=provider.render_proxy(posixpath.join(remote, PROXY_CONFIG)) if provider.instances > 1 else None,
                 proxy_config=dict(self.slurm.proxy.config),
             )
+        auxiliaries = []
+        # An auxiliary server's container gets ``mounts.auxiliary`` in the place of ``mounts.deployment``.
+        deployment_mounts = mounts_from(self.slurm.mounts.deployment)
+        for name, spec in plan.auxiliary_specs.items():
+            provider = self.endpoint_provider(plan.config.auxiliary_deployments[name])
+            assert isinstance(provider, SlurmServer)
+            mounts = [m for m in spec.mounts if m not in deployment_mounts] + mounts_from(self.slurm.mounts.auxiliary)
+            spec = attrs.evolve(spec, mounts=mounts)
+            auxiliaries.append(Auxiliary(name=name, spec=spec, line=provider.render(spec)))
         files = {}
         groups = self.groups(plan, invocation_dir)
         for group in groups:
             files[posixpath.basename(group.script)] = render_sbatch(
                 self.slurm, invocation_id=plan.invocation_id, invocation_dir=self.remote(invocation_dir),
-                group=group, server=server,
+                group=group, server=server, auxiliaries=auxiliaries,
             )  # fmt: skip
         listed = [{"script": g.script, "jobs": g.job_dirs} for g in groups]
         files[GROUPS_FILE] = json.dumps({"groups": listed}, indent=2) + "\n"

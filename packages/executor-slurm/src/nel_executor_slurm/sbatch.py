@@ -21,6 +21,7 @@ link completes, Slurm drops the successor. Every link's id is appended to each j
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -192,6 +193,19 @@ class Deployment:
     proxy_config: dict[str, Any] = attrs.Factory(dict)
 
 
+@attrs.frozen(kw_only=True)
+class Auxiliary:
+    """An auxiliary server of an sbatch job (``auxiliary_deployments.<name>``: a judge, ...), rendered.
+
+    It runs once per sbatch job beside the model server, on the job's first node, and the jobs
+    reach it at ``NEL_AUXILIARY_<NAME>_URL``.
+    """
+
+    name: str
+    spec: EndpointSpec
+    line: str
+
+
 #: haproxy's config, written by the job once it knows its nodes (NeMo Evaluator Launcher's layout).
 _HAPROXY = """global
     maxconn 4096
@@ -263,6 +277,22 @@ def _server_lines(deployment: Deployment, log: str) -> list[str]:
                                  unhealthy)  # fmt: skip
 
 
+def _auxiliary_lines(auxiliary: Auxiliary, log: str) -> list[str]:
+    spec = auxiliary.spec
+    timeout = int(spec.readiness_timeout)
+    what = f"the auxiliary deployment {auxiliary.name} ({spec.type})"
+    url = shlex.quote(f"http://127.0.0.1:{spec.port}{spec.health_path}")
+    return [
+        f"# {what[4:].capitalize()}, started once for every job of this sbatch job.",
+        f'echo "[nel] starting {what} on $(hostname)" >> {shlex.quote(log)}',
+        f"deadline=$(( $(date +%s) + {timeout} ))",
+        f"setsid bash -c {shlex.quote(auxiliary.line)} >> {shlex.quote(log)} 2>&1 < /dev/null &",
+        "servers+=($!)",
+        *_wait_healthy(url, "$!", f"{what} exited before it became healthy (see {log})",
+                       f"{what} was not healthy within {timeout}s (see {log})"),  # fmt: skip
+    ]
+
+
 def render_sbatch(
     config: SlurmExecutionConfig,
     *,
@@ -270,19 +300,21 @@ def render_sbatch(
     invocation_dir: str,
     group: SbatchGroup,
     server: Deployment | None,
+    auxiliaries: Sequence[Auxiliary] = (),
 ) -> str:
     """The sbatch script of ``group``.
 
     Args:
         invocation_dir: The invocation's folder as the cluster sees it.
         server: The rendered model server (None: the run deploys nothing).
+        auxiliaries: The auxiliary servers, started after the model server.
     """
     stem = PurePosixPath(group.script).stem
     output = f"{invocation_dir}/{stem}-%j.log"
     head = [
         "#!/usr/bin/env bash",
         f"#SBATCH --job-name={job_name(config, invocation_id, group.index)}",
-        *(f"#SBATCH {flag}" for flag in sbatch_flags(config, deploys=server is not None)),
+        *(f"#SBATCH {flag}" for flag in sbatch_flags(config, deploys=server is not None or bool(auxiliaries))),
         f"#SBATCH --output={output}",
         f"#SBATCH --error={output}",
         f"# NEL invocation {invocation_id}, sbatch job {group.index + 1} of {group.count}: "
@@ -299,5 +331,7 @@ def render_sbatch(
     ]
     if server is not None:
         body += _server_lines(server, f"{stem}-deployment.log")
+    for auxiliary in auxiliaries:
+        body += _auxiliary_lines(auxiliary, f"{stem}-{auxiliary.name}.log")
     body += ['for dir in "${jobs[@]}"; do run_job "$dir"; done', "exit 0"]
     return "\n".join(head + body) + "\n"

@@ -24,3 +24,6 @@ class Capability(str, enum.Enum):
     MOUNTS = "mounts"
     #: Deployments run on the host that plans the run: their defaults come from its CPUs.
     SERVES_ON_PLANNING_HOST = "serves_on_planning_host"
+    #: Auxiliary servers (``auxiliary_deployments``: a judge, ...) start beside the deployment,
+    #: on the jobs' own host, and the jobs get their URLs (``NEL_AUXILIARY_<NAME>_URL``).
+    AUXILIARY_DEPLOYMENTS = "auxiliary_deployments"

@@ -67,6 +67,13 @@ def make_plan(
     taken = store.invocation_ids()
     # Where the server starts on this host, its defaults come from this host's CPUs.
     local = Capability.SERVES_ON_PLANNING_HOST in executor.capabilities
+    auxiliary = None
+    if Capability.AUXILIARY_DEPLOYMENTS in executor.capabilities:
+        auxiliary = {
+            name: executor.endpoint_provider(deployment)
+            for name, deployment in config.auxiliary_deployments.items()
+            if deployment.starts_server
+        }
     return plan_run(
         config,
         catalog=catalog,
@@ -74,6 +81,7 @@ def make_plan(
         invocation_id=new_invocation_id(taken.__contains__),
         task_filter=task_filter,
         cpus=host_cpus() if local else None,
+        auxiliary_providers=auxiliary,
     )
 
 

@@ -88,10 +88,23 @@ def _redacted_environ(env: Mapping[str, str], environ: Mapping[str, str]) -> dic
 
 
 def _deployment_env(plan: Plan) -> dict[str, str]:
-    """The model server's own env values, when the run starts one."""
-    if plan.endpoint_spec is None:
-        return {}
-    return dict(getattr(plan.config.deployment, "env_vars", None) or {})
+    """The servers' own env values (the deployment's, then the auxiliary ones'), for those the run starts.
+
+    One ``deployment.env`` serves them all; a variable two servers set differently is refused.
+    """
+    env: dict[str, str] = {}
+    servers = [("deployment", plan.config.deployment)] if plan.endpoint_spec is not None else []
+    servers += [
+        (f"auxiliary_deployments.{name}", plan.config.auxiliary_deployments[name]) for name in plan.auxiliary_specs
+    ]
+    for key, deployment in servers:
+        for name, raw in (getattr(deployment, "env_vars", None) or {}).items():
+            if env.setdefault(name, raw) != raw:
+                raise ConfigError(
+                    f"{key}.env_vars.{name}: {raw!r} differs from another server's value {env[name]!r}",
+                    hint="the servers of a run share one environment file: give the variable one value",
+                )
+    return env
 
 
 def unset_problems(plan: Plan, environ: Mapping[str, str]) -> list[ConfigError]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -23,6 +24,7 @@ __all__ = [
     "HARNESS_VERSION",
     "SELF_CONTAINED_HARNESSES",
     "Plan",
+    "auxiliary_env",
     "plan_run",
 ]
 
@@ -50,6 +52,8 @@ class Plan:
     endpoint_spec: EndpointSpec | None = None
     #: The server settings chosen from the machine (None: the deployment type has none).
     tuning: ServerTuning | None = None
+    #: The auxiliary servers (``auxiliary_deployments``) by name, started beside the deployment.
+    auxiliary_specs: dict[str, EndpointSpec] = attrs.Factory(dict)
 
 
 def plan_run(
@@ -60,6 +64,7 @@ def plan_run(
     invocation_id: str,
     task_filter: Sequence[str] = (),
     cpus: HostCpus | None = None,
+    auxiliary_providers: Mapping[str, EndpointProvider] | None = None,
 ) -> Plan:
     """Turn ``config`` into a :class:`Plan`.
 
@@ -70,6 +75,8 @@ def plan_run(
         task_filter: Run only the tasks with these names (as written or qualified).
         cpus: The CPUs of the host the deployment's server runs on, where that is this host:
             unset server settings are chosen from them (the plan's config holds the choice).
+        auxiliary_providers: A provider per ``auxiliary_deployments`` entry, from an executor
+            that starts them (None: it does not, and any auxiliary deployment is an error).
 
     Raises:
         ConfigError: on an unknown or ambiguous task, a missing endpoint, a bad harness
@@ -95,6 +102,7 @@ def plan_run(
         endpoint = provider.endpoint(config, endpoint_spec)
     except NelError as exc:
         problems.append(exc)
+    auxiliary_specs = _plan_auxiliaries(config, auxiliary_providers, invocation_id, endpoint_spec, problems)
     jobs = []
     for job_index, (index, task, entry) in enumerate(tasks):
         try:
@@ -103,7 +111,7 @@ def plan_run(
             problems.append(exc)
             continue
         if job is not None:
-            jobs.append(job)
+            jobs.append(attrs.evolve(job, env={**auxiliary_env(auxiliary_specs), **job.env}))
     Problems.raise_any(problems)
     assert endpoint is not None  # else its error was raised just above
     return Plan(
@@ -113,7 +121,76 @@ def plan_run(
         endpoint=endpoint,
         endpoint_spec=endpoint_spec,
         tuning=tuning,
+        auxiliary_specs=auxiliary_specs,
     )
+
+
+_AUXILIARY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def auxiliary_env(specs: Mapping[str, EndpointSpec]) -> dict[str, str]:
+    """What a job learns of the auxiliary servers: ``NEL_AUXILIARY_<NAME>_URL`` (the server's
+    base URL on the job's own host) and ``NEL_AUXILIARY_<NAME>_MODEL_ID`` (its served name)."""
+    env = {}
+    for name, spec in specs.items():
+        prefix = f"NEL_AUXILIARY_{name.upper()}"
+        env[f"{prefix}_URL"] = f"lit:http://127.0.0.1:{spec.port}"
+        env[f"{prefix}_MODEL_ID"] = f"lit:{spec.served_model_name}"
+    return env
+
+
+def _plan_auxiliaries(
+    config: RunConfig,
+    providers: Mapping[str, EndpointProvider] | None,
+    invocation_id: str,
+    main: EndpointSpec | None,
+    problems: list[NelError],
+) -> dict[str, EndpointSpec]:
+    """Each auxiliary deployment's server; its problems are added to ``problems``.
+
+    The servers start on the jobs' host beside the deployment, so every port must differ.
+    """
+    specs: dict[str, EndpointSpec] = {}
+    ports = {main.port: "deployment.port"} if main is not None else {}
+    for name, deployment in config.auxiliary_deployments.items():
+        key = f"auxiliary_deployments.{name}"
+        if not _AUXILIARY_NAME.fullmatch(name):
+            problems.append(ConfigError(f"{key}: the name must be letters, digits and _ (a variable's name)"))
+            continue
+        provider = (providers or {}).get(name)
+        if provider is None:
+            problems.append(
+                ConfigError(
+                    f"{key}: the {config.execution.type} executor does not start auxiliary servers",
+                    hint="run on an executor that does (slurm), or point the task at a running server",
+                )
+            )
+            continue
+        if not deployment.starts_server:
+            problems.append(ConfigError(f"{key}.type: '{deployment.type}' is no server to start"))
+            continue
+        for variable, raw in (getattr(deployment, "env_vars", None) or {}).items():
+            problems += _env_problem(raw, f"{key}.env_vars.{variable}")
+        try:
+            spec = provider.plan(config, deployment)
+        except NelError as exc:
+            problems.append(exc)
+            continue
+        if spec is None:
+            problems.append(ConfigError(f"{key}.type: '{deployment.type}' is no server to start"))
+            continue
+        if spec.port in ports:
+            problems.append(
+                ConfigError(
+                    f"{key}.port: {spec.port} is {ports[spec.port]} too (the servers share the jobs' host)",
+                    hint=f"set {key}.port to another port",
+                )
+            )
+            continue
+        ports[spec.port] = f"{key}.port"
+        labels = {**spec.labels, "nel.invocation": invocation_id, "nel.role": f"auxiliary.{name}"}
+        specs[name] = attrs.evolve(spec, labels=labels)
+    return specs
 
 
 def _select(
@@ -124,9 +201,7 @@ def _select(
     A task that cannot be resolved is left out, its problem added to ``problems``.
     """
     if not tasks:
-        raise ConfigError(
-            "evaluation.tasks: no tasks to run", hint="add '- name: <task>' under evaluation.tasks"
-        )
+        raise ConfigError("evaluation.tasks: no tasks to run", hint="add '- name: <task>' under evaluation.tasks")
     resolved = []
     for index, task in enumerate(tasks):
         try:
@@ -164,9 +239,7 @@ def _entry(task: TaskConfig, catalog: Catalog) -> TaskEntry:
         # A config may name any image and task; the catalog only fills in what it knows.
         known = catalog.find(task.name)
         harness, _, name = task.name.rpartition(".")
-        base = known or TaskEntry(
-            harness=harness or "custom", name=name, endpoint_types=["chat", "completions"]
-        )
+        base = known or TaskEntry(harness=harness or "custom", name=name, endpoint_types=["chat", "completions"])
         return attrs.evolve(base, container=task.container)
     return catalog.resolve(task.name)
 
@@ -197,9 +270,7 @@ def _job_spec(
             f"{where}.endpoint_type: task {entry.qualified_name} does not support '{endpoint_type}'",
             hint="it supports: " + ", ".join(entry.endpoint_types),
         )
-    env = merge_env(
-        config.env_vars, config.evaluation.env_vars, task.env_vars, api_key_name=api.api_key_name
-    )
+    env = merge_env(config.env_vars, config.evaluation.env_vars, task.env_vars, api_key_name=api.api_key_name)
     for name, raw in env.items():
         problems += _env_problem(raw, f"env_vars.{name}")
     if endpoint is None:
