@@ -11,11 +11,11 @@ import attrs
 from nel_core.catalog import load_catalog
 from nel_core.converter import structure_run_config
 from nel_core.deployments.tuning import HostCpus
-from nel_core.layout import REQUESTS_FILE
+from nel_core.layout import CONCURRENCY_FILE, EVAL_FACTORY_METRICS, REQUESTS_FILE
 from nel_core.models.config import LlamaCppDeployment
 from nel_core.params import check_params
 from nel_core.services.plan import AUTO_MAXIMUM, Plan, plan_run
-from nel_core.services.requests import read_request_stats
+from nel_core.services.requests import clear_request_stats, read_request_stats
 from nel_core.services.status import request_data
 from nel_core.testing import FakeEndpointProvider, FakeExecutionConfig, run_config_data
 
@@ -59,11 +59,50 @@ def test_nel_bench_adapts_up_to_the_servers_slots() -> None:
 
 
 def test_unknown_slots_and_other_harnesses() -> None:
-    """Without known slots the maximum is AUTO_MAXIMUM; other harnesses run at that count."""
+    """Without known slots the maximum is AUTO_MAXIMUM; other harnesses send that many at once."""
     plan = _plan(["nel_bench.capitals", "simple_evals.mmlu"], llama=False)
     assert _params(plan, 0) == {"parallelism": AUTO_MAXIMUM, "extra": {"parallelism": "auto"}}
     assert _params(plan, 1)["parallelism"] == AUTO_MAXIMUM
     assert "extra" not in _params(plan, 1)
+
+
+def test_other_harnesses_run_behind_nels_gate() -> None:
+    """Another harness's job prepares the gate (nel-harness) with the maximum, then runs run_eval on
+    the same run config, also where the gate is missing; NEL's own runner needs no gate."""
+    plan = _plan(["nel_bench.capitals", "simple_evals.mmlu"], llama=True)
+    bench, other = plan.jobs
+    assert bench.command == "nemo-evaluator run_eval --run_config {run_config}"
+    assert "core_evals.nel_bench.adaptive" not in bench.command
+    prepare = "python3 -m core_evals.nel_bench.adaptive {run_config} --maximum 1"
+    assert prepare in other.command
+    assert other.command.endswith("fi; nemo-evaluator run_eval --run_config {run_config}")
+    assert "nel-harness" in other.pip_requirements and other.pip_requirements[0].startswith("nemo-evaluator==")
+
+
+def test_a_fixed_parallelism_needs_no_gate() -> None:
+    """Without auto, no job prepares anything and no harness gains a requirement."""
+    data = run_config_data("/out", url="http://h:1/v1/completions", model_id="m")
+    data["evaluation"] = {**data["evaluation"], "tasks": [{"name": "simple_evals.mmlu"}]}
+    config = structure_run_config(data, FakeExecutionConfig)
+    plan = plan_run(config, catalog=load_catalog(), provider=FakeEndpointProvider(), invocation_id="0123abcd")
+    (job,) = plan.jobs
+    assert job.command == "nemo-evaluator run_eval --run_config {run_config}"
+    assert "nel-harness" not in job.pip_requirements
+
+
+def test_the_gates_choice_reaches_the_jobs_data(tmp_path: Path) -> None:
+    """For another harness, the proxy's response counts and the gate's level and tokens/s combine."""
+    metrics = {"response_stats": {"count": 60, "status_codes": {"200": 60}}}
+    (tmp_path / EVAL_FACTORY_METRICS).write_text(json.dumps(metrics))
+    gate = {"mode": "auto", "parallelism": 2, "tokens_per_s": 267.6, "maximum": 8, "requests": 60}
+    (tmp_path / CONCURRENCY_FILE).write_text(json.dumps(gate))
+    data = request_data(read_request_stats(tmp_path))
+    assert (data["parallelism"], data["tokens_per_s"], data["requests"]) == (2, 267.6, 60)
+    (tmp_path / CONCURRENCY_FILE).write_text("{broken")
+    data = request_data(read_request_stats(tmp_path))
+    assert data["requests"] == 60 and data.get("parallelism") is None
+    clear_request_stats(tmp_path)
+    assert not (tmp_path / CONCURRENCY_FILE).exists()
 
 
 def test_chosen_concurrency_and_tokens_per_second_reach_the_jobs_data(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from nel_core.testing.strategies import harness_params
 URL = "http://10.0.0.7:8000/v1/chat/completions"
 
 
-def _plan(data: dict[str, Any], task_filter: tuple[str, ...] = ()) -> Plan:
+def _plan(data: dict[str, Any], task_filter: tuple[str, ...] = (), *, auxiliary: bool = False) -> Plan:
+    """Plan ``data``; ``auxiliary``: as an executor that starts auxiliary servers does."""
     config = structure_run_config(data, FakeExecutionConfig)
     return plan_run(
         config,
@@ -27,6 +28,9 @@ def _plan(data: dict[str, Any], task_filter: tuple[str, ...] = ()) -> Plan:
         provider=FakeEndpointProvider(),
         invocation_id="0123abcd",
         task_filter=task_filter,
+        auxiliary_providers=(
+            {name: FakeEndpointProvider() for name in config.auxiliary_deployments} if auxiliary else None
+        ),
     )
 
 
@@ -301,16 +305,7 @@ JUDGE = {"type": "vllm", "checkpoint_path": "/models/judge", "served_model_name"
 
 
 def _plan_with_judge(data: dict[str, Any], providers: bool = True) -> Plan:
-    config = structure_run_config(data, FakeExecutionConfig)
-    return plan_run(
-        config,
-        catalog=load_catalog(),
-        provider=FakeEndpointProvider(),
-        invocation_id="0123abcd",
-        auxiliary_providers=(
-            {name: FakeEndpointProvider() for name in config.auxiliary_deployments} if providers else None
-        ),
-    )
+    return _plan(data, auxiliary=providers)
 
 
 def test_auxiliary_servers_are_planned_and_jobs_get_their_urls() -> None:

@@ -92,6 +92,29 @@ def test_a_throttle_that_lowers_the_limit_marks_its_attempt_eased() -> None:
     assert not slot.eased and limiter.limit == 1
 
 
+def test_a_throttle_sent_under_a_level_since_left_is_eased_too() -> None:
+    """Two attempts out at limit 2; the first one's 429 lowers the limit, the second's (sent under
+    the level just left, say nothing new) is eased all the same; a fixed limiter eases nothing."""
+    clock = _Clock()
+    limiter = AdaptiveLimiter(8, clock=clock)
+    for _ in range(2):
+        with limiter.slot() as slot:
+            clock.now += 1.0
+            slot.tokens = 10
+    assert limiter.limit == 2
+    with ExitStack() as stack:
+        second = stack.enter_context(limiter.slot())
+        first = stack.enter_context(limiter.slot())
+        first.status = second.status = 429
+    assert first.eased and second.eased and limiter.limit == 1
+    fixed = Limiter(2)
+    with ExitStack() as stack:
+        slots = [stack.enter_context(fixed.slot()) for _ in range(2)]
+        for slot in slots:
+            slot.status = 429
+    assert not any(slot.eased for slot in slots)
+
+
 def test_fixed_limiter_reports_tokens_per_second() -> None:
     """A fixed limiter keeps its limit and reports completion tokens per second of the run."""
     clock = _Clock()

@@ -114,3 +114,93 @@ def test_run_eval_against_a_dead_endpoint_writes_no_scores(tmp_path: Path) -> No
     dead = f"http://127.0.0.1:{_free_port()}/v1/chat/completions"
     results = _run_eval(tmp_path, "capitals", "chat", dead, limit_samples=2, max_retries=0)
     assert results["results"] == {"groups": {}, "tasks": {}}
+
+
+class _Capacity:
+    """A responder that serves ``capacity`` requests at once (50 ms each) and answers 429 beyond."""
+
+    def __init__(self, capacity: int) -> None:
+        import threading
+
+        self.capacity = capacity
+        self.in_flight = 0
+        self.throttled = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, path: str, headers: dict, body: dict) -> tuple[int, dict]:
+        import time
+
+        from nel_harness_stub import openai_answer
+
+        with self._lock:
+            if self.in_flight >= self.capacity:
+                self.throttled += 1
+                return 429, {"error": {"message": "server full", "code": 429}}
+            self.in_flight += 1
+        try:
+            time.sleep(0.05)
+            answer = openai_answer(body, "42")
+            answer["usage"] = {"prompt_tokens": 5, "completion_tokens": 8, "total_tokens": 13}
+            return 200, answer
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+@needs_venv
+def test_the_gate_adapts_a_fixed_harness_to_the_servers_capacity(
+    tmp_path: Path, stub_server
+) -> None:
+    """parallelism auto for a harness with a fixed pool: 8 requests at once reach nemo-evaluator's
+    adapter proxy, whose chain NEL's gate joined; the gate settles at the server's capacity (2),
+    and the 429s of its probes never reach the harness (the proxy passed on only 200s)."""
+    capacity = _Capacity(2)
+    server = stub_server(capacity)
+    out = tmp_path / "out"
+    config = {
+        "config": {
+            "type": "nel_bench.mini",
+            "output_dir": str(out),
+            "params": {
+                "parallelism": 8,
+                "limit_samples": 60,
+                "max_retries": 0,
+                "max_new_tokens": 8,
+            },
+        },
+        "target": {
+            "api_endpoint": {
+                "url": f"{server.base_url}/completions",
+                "model_id": "m",
+                "type": "completions",
+            }
+        },
+    }
+    run_config = tmp_path / "run_config.yml"
+    run_config.write_text(json.dumps(config))
+    env = _env()
+    prepare = [
+        f"{VENV}/bin/python",
+        "-m",
+        "core_evals.nel_bench.adaptive",
+        str(run_config),
+        "--maximum",
+        "8",
+    ]
+    for _ in range(2):  # the second time finds the gate there and changes nothing
+        done = subprocess.run(prepare, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert "nel_adaptive_endpoint" in run_config.read_text()
+    assert run_config.read_text().count("nel_adaptive_endpoint") == 1
+    command = [f"{VENV}/bin/nemo-evaluator", "run_eval", "--run_config", str(run_config)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    chosen = json.loads((out / "nel_concurrency.json").read_text())
+    assert chosen["mode"] == "auto" and chosen["maximum"] == 8
+    assert chosen["parallelism"] == 2
+    assert chosen["tokens_per_s"] > 0 and chosen["requests"] == 60
+    assert capacity.throttled > 0  # it probed past the capacity...
+    stats = json.loads((out / "eval_factory_metrics.json").read_text())["response_stats"]
+    assert stats["status_codes"] == {"200": 60}  # ...and the harness never saw those 429s
+    counts = json.loads((out / "nel_requests.json").read_text())
+    assert counts["failed"] == 0 and counts["parallelism"] == 8  # the harness kept its fixed pool

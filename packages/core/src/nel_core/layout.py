@@ -29,6 +29,7 @@ __all__ = [
     "ADAPTER_PORT_VARIABLE",
     "ARTIFACTS_DIR",
     "CONFIG_FILE",
+    "CONCURRENCY_FILE",
     "EVAL_FACTORY_METRICS",
     "EXIT",
     "HARNESS_COUNTER_FILE",
@@ -62,6 +63,8 @@ ARTIFACTS_DIR = "artifacts"
 RESULTS_FILE = "results.yml"
 #: Request statistics a harness may write into its output dir (NEL's benchmark does).
 REQUESTS_FILE = "nel_requests.json"
+#: The level ``parallelism: auto`` chose behind NEL's gate (another harness than NEL's own).
+CONCURRENCY_FILE = "nel_concurrency.json"
 #: nemo-evaluator's metrics file; its adapter proxy counts the responses by HTTP status there.
 EVAL_FACTORY_METRICS = "eval_factory_metrics.json"
 #: In ``artifacts/``: one JSON line per sample (NEL's per-sample format, see

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from nel_core.catalog import Catalog, TaskEntry
 from nel_core.deployments.tuning import HostCpus, ServerTuning, tune_deployment
 from nel_core.env import merge_env, parse_env_value
 from nel_core.errors import ConfigError, NelError, Problems
+from nel_core.layout import RUN_CONFIG_PLACEHOLDER
 from nel_core.models.config import RunConfig, TaskConfig
 from nel_core.models.domain import Endpoint, EndpointSpec, JobSpec, Mount
 from nel_core.params import AUTO, check_evaluator_config
@@ -22,6 +24,7 @@ __all__ = [
     "ADAPTIVE_HARNESSES",
     "AUTO_MAXIMUM",
     "HARNESS_VERSION",
+    "NEL_HARNESS",
     "SELF_CONTAINED_HARNESSES",
     "Plan",
     "auxiliary_env",
@@ -33,8 +36,12 @@ HARNESS_VERSION = "nemo-evaluator==0.1.95"
 _COMMAND = "nemo-evaluator run_eval --run_config {run_config}"
 #: The most requests in flight ``parallelism: auto`` tries when the server's slots are unknown.
 AUTO_MAXIMUM = 16
-#: The harnesses whose runner adapts its concurrency; others run ``auto`` at the maximum.
+#: The harnesses whose runner adapts its concurrency; others run ``auto`` behind NEL's gate.
 ADAPTIVE_HARNESSES = frozenset({"nel_bench"})
+#: The package of NEL's own benchmark, which also holds the gate of ``parallelism: auto``.
+NEL_HARNESS = "nel-harness"
+#: The gate's module (nel-harness): it puts an adaptive limit into the job's adapter chain.
+_GATE_MODULE = "core_evals.nel_bench.adaptive"
 #: Harnesses that count their requests and cache their answers themselves: nemo-evaluator's
 #: adapter proxy (a process started per job, a hop and disk writes per request) is left out
 #: for them (its ``client`` mode) unless the config sets an ``adapter_config``.
@@ -279,17 +286,19 @@ def _job_spec(
     run_config = _run_config(entry, evaluator, endpoint, endpoint_type, api.api_key_name)
     if entry.harness in SELF_CONTAINED_HARNESSES:
         run_config["target"]["api_endpoint"].setdefault("adapter_config", {"mode": "client"})
-    _resolve_auto(run_config, entry.harness, tuning.slots if tuning else None)
+    gate = _resolve_auto(run_config, entry.harness, tuning.slots if tuning else None)
     mounts = []
     if task.dataset_dir:
         mounts.append(Mount(source=task.dataset_dir, target=task.dataset_mount_path, read_only=True))
     requirements = [HARNESS_VERSION] + ([entry.pip_package] if entry.pip_package else [])
+    if gate is not None and NEL_HARNESS not in requirements:
+        requirements.append(NEL_HARNESS)
     return JobSpec(
         index=job_index,
         task_name=entry.qualified_name,
         harness=entry.harness,
         image=entry.container,
-        command=_COMMAND,
+        command=_COMMAND if gate is None else _gated_command(gate),
         run_config=run_config,
         endpoint_type=endpoint_type,
         env=env,
@@ -300,19 +309,44 @@ def _job_spec(
     )
 
 
-def _resolve_auto(run_config: dict[str, Any], harness: str, slots: int | None) -> None:
+def _resolve_auto(run_config: dict[str, Any], harness: str, slots: int | None) -> int | None:
     """``parallelism: auto`` as the harness reads it: a count every harness accepts.
 
     That count is the server's parallel slots (``AUTO_MAXIMUM`` when unknown): NEL's own
     runner starts at one request in flight and adapts up to it (``extra.parallelism: auto``);
-    another harness holds that many in flight throughout.
+    another harness sends that many at once into nemo-evaluator's adapter proxy, where NEL's
+    gate lets through as many as the server serves best (see :func:`_gated_command`).
+
+    Returns:
+        The gate's maximum when the job needs the gate; None otherwise.
     """
     params = run_config["config"].setdefault("params", {})
     if params.get("parallelism") != AUTO:
-        return
+        return None
     params["parallelism"] = slots or AUTO_MAXIMUM
     if harness in ADAPTIVE_HARNESSES:
         params["extra"] = {**(params.get("extra") or {}), "parallelism": AUTO}
+        return None
+    return int(params["parallelism"])
+
+
+def _gated_command(maximum: int) -> str:
+    """The harness command behind NEL's gate (nel-harness's ``core_evals.nel_bench.adaptive``).
+
+    Before ``run_eval`` the gate's module rewrites the run config's adapter chain (nemo-evaluator's
+    own, with the gate in the place of its ``endpoint`` interceptor; once: a resumed job keeps it).
+    Where the harness's environment has no nel-harness (a container image of its own), the job
+    says so and runs with ``maximum`` requests in flight throughout.
+    """
+    found = f"import importlib.util as u, sys; sys.exit(u.find_spec({_GATE_MODULE!r}) is None)"
+    missing = (
+        f"[nel] parallelism auto: {NEL_HARNESS} is not installed where this harness runs: "
+        f"{maximum} requests in flight throughout"
+    )
+    return (
+        f'if python3 -c "{found}" 2>/dev/null; then python3 -m {_GATE_MODULE} {RUN_CONFIG_PLACEHOLDER} '
+        f"--maximum {maximum}; else echo {shlex.quote(missing)} >&2; fi; {_COMMAND}"
+    )
 
 
 def _run_config(

@@ -20,7 +20,8 @@ NEL reads what the harness wrote into its output dir, in this order:
    count every HTTP response it passed on (``count``) by status (``status_codes``), for any
    harness. Each attempt counts (a harness's retries too), responses replayed from the
    proxy's cache do not, and neither does a request that got no answer at all (the proxy
-   then answers 500 itself and counts nothing).
+   then answers 500 itself and counts nothing). With ``parallelism: auto`` the gate in that
+   proxy writes ``nel_concurrency.json`` (``parallelism``, ``tokens_per_s``): the level it chose.
 
 A file that is missing or malformed gives no statistics (None), never a guess.
 """
@@ -35,7 +36,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from nel_core.layout import EVAL_FACTORY_METRICS, REQUESTS_FILE
+import attrs
+
+from nel_core.layout import CONCURRENCY_FILE, EVAL_FACTORY_METRICS, REQUESTS_FILE
 from nel_core.models.results import RequestStats
 
 __all__ = ["clear_request_stats", "describe_status", "read_request_stats"]
@@ -53,9 +56,13 @@ def read_request_stats(results_dir: Path) -> RequestStats | None:
     if document is not None:
         return _from_nel_requests(document)
     metrics = _load_json(results_dir / EVAL_FACTORY_METRICS)
-    if metrics is not None:
-        return _from_response_stats(metrics.get("response_stats"))
-    return None
+    if metrics is None:
+        return None
+    stats = _from_response_stats(metrics.get("response_stats"))
+    gate = _load_json(results_dir / CONCURRENCY_FILE)
+    if stats is None or gate is None:
+        return stats
+    return attrs.evolve(stats, parallelism=_count(gate.get("parallelism")) or None, tokens_per_s=_rate(gate))
 
 
 def clear_request_stats(results_dir: Path) -> None:
@@ -66,6 +73,7 @@ def clear_request_stats(results_dir: Path) -> None:
     replaces.
     """
     (results_dir / REQUESTS_FILE).unlink(missing_ok=True)
+    (results_dir / CONCURRENCY_FILE).unlink(missing_ok=True)
     shutil.rmtree(results_dir / _RESPONSE_STATS_CACHE, ignore_errors=True)
     metrics_file = results_dir / EVAL_FACTORY_METRICS
     metrics = _load_json(metrics_file)
@@ -104,12 +112,20 @@ def _from_nel_requests(document: Mapping[str, Any]) -> RequestStats | None:
         return None
     first = document.get("first_error")
     error = f"first: {_describe_error(first)}" if failed and isinstance(first, Mapping) else ""
-    rate = document.get("tokens_per_s")
-    rate = float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate >= 0 else None
     parallelism = _count(document.get("parallelism")) or None
     return RequestStats(
-        total=total, failed=failed, error=error, source=REQUESTS_FILE, parallelism=parallelism, tokens_per_s=rate
+        total=total,
+        failed=failed,
+        error=error,
+        source=REQUESTS_FILE,
+        parallelism=parallelism,
+        tokens_per_s=_rate(document),
     )
+
+
+def _rate(document: Mapping[str, Any]) -> float | None:
+    rate = document.get("tokens_per_s")
+    return float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate >= 0 else None
 
 
 def _describe_error(error: Mapping[str, Any]) -> str:

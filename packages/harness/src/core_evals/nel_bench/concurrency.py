@@ -14,9 +14,9 @@ limiter is a plain semaphore; :class:`AdaptiveLimiter` changes its limit as answ
   for it, brings it back to the best level found (one below, when full at that level) and never
   past that again;
 - it never exceeds ``maximum``: the server's parallel slots where NEL knows them;
-- an attempt throttled while the limit was higher than it is now is retried without the client's
-  back-off sleep: waiting for a slot under the lower limit is the back-off (a throttle at the
-  lowest limit still sleeps).
+- an attempt throttled while the limit was higher than it is now, or sent under a level the
+  limiter has left since, is retried without the client's back-off sleep: waiting for a slot
+  under the current level is the back-off (a throttle at the lowest limit still sleeps).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["AdaptiveLimiter", "Limiter", "Slot"]
+__all__ = ["THROTTLED", "AdaptiveLimiter", "Limiter", "Slot"]
 
 #: Relative throughput gain that justifies more requests in flight.
 GAIN = 1.05
@@ -47,8 +47,10 @@ class Slot:
     generation: int = 0
     #: The limit in force when the attempt was sent.
     limit: int = 0
-    #: Set when the limiter has lowered its limit below ``limit`` by the time the attempt ended: a
-    #: throttled attempt may then be retried at once (the lower limit is the back-off).
+    #: Set when the limiter has answered for this attempt's throttle by the time it ended: it
+    #: lowered its limit below ``limit``, or (an adaptive limiter) it changed its level while the
+    #: attempt was out, so the attempt was sent under a level that is gone. A throttled attempt
+    #: may then be retried at once: the current level is the back-off.
     eased: bool = False
 
 
@@ -61,6 +63,9 @@ class _Level:
 
 class Limiter:
     """At most ``limit`` attempts in flight (a fixed limit)."""
+
+    #: Whether the limit follows the answers (a throttle sent under a level since left is eased).
+    adaptive = False
 
     def __init__(self, limit: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = max(1, limit)
@@ -97,8 +102,9 @@ class Limiter:
                 if slot.status is None or 200 <= slot.status < 300:
                     self.answers += 1
                     self.tokens += slot.tokens or 0
+                stale = slot.generation != self._generation
                 self._observe(slot, latency)
-                slot.eased = self.limit < slot.limit
+                slot.eased = self.limit < slot.limit or (stale and self.adaptive)
                 self._cond.notify_all()
 
     def _observe(self, slot: Slot, latency: float) -> None:
@@ -131,6 +137,8 @@ class AdaptiveLimiter(Limiter):
     Args:
         maximum: The most attempts ever in flight (the server's parallel slots).
     """
+
+    adaptive = True
 
     def __init__(self, maximum: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(1, clock=clock)
