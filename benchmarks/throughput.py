@@ -16,7 +16,9 @@ Run from the repo root with NEL installed in the running interpreter (``nox -s b
 2. ``parallelism: auto`` against that server (its slots: 1) and against a stand-in server
    (``benchmarks/standin.py``) that runs at most 1, 2 or 4 requests at once and answers 429
    beyond: NEL's runner with ``--parallelism auto`` beside fixed values 1, 2, 4 and 8, tokens/s and
-   the level each settled on.
+   the level each settled on; then (2c) the same requests as another harness sends them: run by
+   ``nemo-evaluator run_eval`` through its adapter proxy, a fixed pool of 1, 2, 4 or 8, or a pool
+   of 8 behind NEL's gate (``core_evals.nel_bench.adaptive``), tokens/s as the harness measured them.
 3. ``--quickstart``: ``nel run --config examples/quickstart.yaml --wait`` with a fresh ``NEL_HOME``
    (first: harness and server venvs built, the prebuilt llama-cpp-python wheel of
    ``NEL_PIP_FIND_LINKS``, default ``../shared/wheels``) and again (warm), for each ``--src``
@@ -42,6 +44,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -176,13 +179,45 @@ def runner(url: str, n: int, parallelism: str, work: Path, maximum: int = 8) -> 
             "parallelism": counts["parallelism"], "failed": counts["failed"]}  # fmt: skip
 
 
-def sweep(url: str, n: int, work: Path, fixed: tuple[int, ...], maximum: int, rounds: int) -> dict[str, dict]:
+def through_proxy(url: str, n: int, parallelism: str, work: Path, maximum: int = 8) -> dict:
+    """nel_bench run by ``nemo-evaluator run_eval`` through its adapter proxy, as another harness
+    runs: a fixed pool of ``parallelism``, or (``auto``) a pool of ``maximum`` behind NEL's gate."""
+    out = work / f"proxy-{time.monotonic_ns()}"
+    pool = maximum if parallelism == "auto" else int(parallelism)
+    config = {"config": {"type": f"nel_bench.{TASK}", "output_dir": str(out),
+                         "params": {"parallelism": pool, "limit_samples": n, "max_new_tokens": MAX_TOKENS,
+                                    "temperature": 0.0, "max_retries": 8}},
+              "target": {"api_endpoint": {"url": f"{url}/completions", "model_id": "gemma-3-270m",
+                                          "type": "completions"}}}  # fmt: skip
+    run_config = work / f"{out.name}.yml"
+    run_config.write_text(json.dumps(config))
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PYTHONPATH": str(ROOT / "packages" / "harness" / "src"), "NEMO_EVALUATOR_TELEMETRY_LEVEL": "0",
+           "ADAPTER_PORT": str(free_port())}  # fmt: skip
+    if parallelism == "auto":
+        prepare = [sys.executable, "-m", "core_evals.nel_bench.adaptive", str(run_config), "--maximum", str(maximum)]
+        subprocess.run(prepare, env=env, check=True, capture_output=True, timeout=600)
+    started = time.perf_counter()
+    subprocess.run([str(bin_dir / "nemo-evaluator"), "run_eval", "--run_config", str(run_config)],
+                   env=env, check=True, capture_output=True, timeout=3600)  # fmt: skip
+    wall = time.perf_counter() - started
+    counts = json.loads((out / "nel_requests.json").read_text())
+    gate = json.loads((out / "nel_concurrency.json").read_text()) if parallelism == "auto" else {}
+    return {"wall": wall, "tokens_per_s": counts.get("tokens_per_s") or 0.0,
+            "parallelism": gate.get("parallelism", pool), "failed": counts["failed"]}  # fmt: skip
+
+
+def sweep(
+    url: str, n: int, work: Path, fixed: tuple[int, ...], maximum: int, rounds: int, run: Any = None
+) -> dict[str, dict]:
     """Each setting ``rounds`` times, interleaved (the machine's load drifts); medians per setting."""
+    run = run or runner
     settings = [*map(str, fixed), "auto"]
     runs: dict[str, list[dict]] = {key: [] for key in settings}
     for _ in range(rounds):
         for key in settings:
-            runs[key].append(runner(url, n, key, work, maximum))
+            runs[key].append(run(url, n, key, work, maximum))
     return {key: {"tokens_per_s": statistics.median(r["tokens_per_s"] for r in rows),
                   "wall": statistics.median(r["wall"] for r in rows),
                   "failed": max(r["failed"] for r in rows),
@@ -285,9 +320,13 @@ def main() -> int:
             standin = StandIn(capacity=capacity, service_s=0.05, tokens=8).start()
             try:
                 rows = sweep(standin.url, args.standin_requests, work, (1, 2, 4, 8), 8, args.rounds)
+                print_sweep(f"2b. stand-in of capacity {capacity} (429 beyond), 50 ms per request", rows)
+                rows = sweep(standin.url, args.standin_requests, work, (1, 2, 4, 8), 8, args.rounds, through_proxy)
+                print_sweep("2c. the same through nemo-evaluator's adapter proxy, as another harness runs: "
+                            "a fixed pool, or 8 behind NEL's gate (auto); wall includes run_eval's start",
+                            rows)  # fmt: skip
             finally:
                 standin.stop()
-            print_sweep(f"2b. stand-in of capacity {capacity} (429 beyond), 50 ms per request", rows)
         if args.quickstart:
             print("\n3. quickstart wall time (s)")
             for src in args.src or [ROOT]:
