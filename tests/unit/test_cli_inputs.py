@@ -129,7 +129,7 @@ def test_ctrl_c_while_waiting_says_the_jobs_go_on(nel: Nel) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "nel_cli", "run", "--config", "cfg.yaml", "--wait", "-o", "+execution.auto_finish=no"],
         cwd=nel.work,
-        env=nel.env,
+        env={**nel.env, "PYTHONFAULTHANDLER": "1"},  # SIGABRT prints every thread's stack
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -138,7 +138,12 @@ def test_ctrl_c_while_waiting_says_the_jobs_go_on(nel: Nel) -> None:
     progress = process.stderr.readline()  # the first progress line: it is waiting now
     assert re.match(r"\[\d\d:\d\d:\d\d\] [0-9a-f]{8}\.0\b", progress), progress
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
+    try:
+        stdout, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        stdout, stderr = process.communicate(timeout=30)
+        pytest.fail(f"still running 60 s after SIGINT; where it was:\n{stderr}\n{stdout}")
     invocation_id = re.search(r"^invocation ([0-9a-f]{8})", stdout, re.MULTILINE)
     assert invocation_id, stdout
     ident = invocation_id.group(1)
