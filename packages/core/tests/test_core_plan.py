@@ -337,5 +337,6 @@ def test_auxiliary_servers_need_ports_of_their_own() -> None:
 def test_an_auxiliary_deployment_must_start_a_server() -> None:
     """``type: none`` is no server to start: refused by name."""
     data = _data([{"name": "arithmetic"}], auxiliary_deployments={"judge": {"type": "none"}})
-    with pytest.raises(ConfigError, match=r"auxiliary_deployments\.judge\.type: 'none' is no server"):
-        _plan_with_judge(data)
+    for providers in (True, False):  # whether the executor starts auxiliary servers or not
+        with pytest.raises(ConfigError, match=r"auxiliary_deployments\.judge\.type: 'none' is no server"):
+            _plan_with_judge(data, providers=providers)

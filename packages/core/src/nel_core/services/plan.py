@@ -164,6 +164,9 @@ def _plan_auxiliaries(
         if not _AUXILIARY_NAME.fullmatch(name):
             problems.append(ConfigError(f"{key}: the name must be letters, digits and _ (a variable's name)"))
             continue
+        if not deployment.starts_server:
+            problems.append(ConfigError(f"{key}.type: '{deployment.type}' is no server to start"))
+            continue
         provider = (providers or {}).get(name)
         if provider is None:
             problems.append(
@@ -172,9 +175,6 @@ def _plan_auxiliaries(
                     hint="run on an executor that does (slurm), or point the task at a running server",
                 )
             )
-            continue
-        if not deployment.starts_server:
-            problems.append(ConfigError(f"{key}.type: '{deployment.type}' is no server to start"))
             continue
         for variable, raw in (getattr(deployment, "env_vars", None) or {}).items():
             problems += _env_problem(raw, f"{key}.env_vars.{variable}")
