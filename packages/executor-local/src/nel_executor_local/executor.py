@@ -48,14 +48,13 @@ from nel_core.services.stages import combine, read_markers
 from nel_executor_local.config import LocalExecutionConfig
 from nel_executor_local.preflight import check_plan
 from nel_executor_local.server import DEPLOYMENT_HANDLE, LocalServer
+from nel_executor_local.supervise import SUPERVISOR_CONFIG
 
 __all__ = ["SUPERVISOR", "SUPERVISOR_CONFIG", "LocalExecutor"]
 
 SUPERVISOR = "invocation.sh"
 SUPERVISOR_LOG = "supervisor.log"
 DEPLOYMENT_SCRIPT = "deployment.sh"
-#: What the supervisor needs: the execution config, the server spec, the parallelism.
-SUPERVISOR_CONFIG = "supervisor.json"
 _RUNTIME_FILE = "runtime"
 
 
