@@ -123,6 +123,10 @@ def test_literal_values_never_reach_the_store(nel: Nel) -> None:
 # ----------------------------------------------------------------------------- Ctrl-C and closed pipes
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_while_waiting_says_the_jobs_go_on(nel: Nel) -> None:
     """Ctrl-C during ``run --wait`` exits 130 with one line: the jobs go on, and how to stop them."""
     nel.write("cfg.yaml", fake_config(nel.out))
@@ -133,6 +137,9 @@ def test_ctrl_c_while_waiting_says_the_jobs_go_on(nel: Nel) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a test run started in the background (`cmd &` in a script) has
+        # SIGINT ignored, and Python leaves an inherited SIG_IGN as it is.
+        preexec_fn=_default_sigint,
     )
     assert process.stderr is not None
     progress = process.stderr.readline()  # the first progress line: it is waiting now
