@@ -30,12 +30,21 @@ else
   say "installing NEL into $venv"
   rm -f "$stamp_file"
   python3 -m venv "$venv"
-  pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
+  # pip's own chatter (a machine's pip.conf may name indexes that are not there) goes to a log,
+  # shown only when an install fails.
+  log="$venv/nel-install.log"
+  pip() {
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" >>"$log" 2>&1 || {
+      cat "$log" >&2
+      say "installing NEL failed (pip's output above, also in $log)"
+      exit 1
+    }
+  }
   # The build backend once in the venv: each editable build then needs no isolated environment.
-  "${pip[@]}" "setuptools>=77"
+  pip "setuptools>=77"
   editable=()
   for p in "${packages[@]}"; do editable+=(-e "$p"); done
-  "${pip[@]}" --no-build-isolation "${editable[@]}"
+  pip --no-build-isolation "${editable[@]}"
   stamp >"$stamp_file"
   say "installed in $((SECONDS - started)) s (nel is $venv/bin/nel)"
 fi
