@@ -280,3 +280,10 @@ def test_two_servers_on_one_port_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"auxiliary_deployments\.judge\.port: 8000 is deployment\.port too"):
         _render(tmp_path, VLLM, auxiliary={"judge": {**JUDGE, "port": 8000}})
     assert not (tmp_path / "out").exists()
+
+
+def test_auxiliary_mounts_are_refused_by_their_own_key_for_a_server_on_the_node(tmp_path: Path) -> None:
+    """mounts.auxiliary for a judge without an image names mounts.auxiliary, not the deployment's key."""
+    judge = {**LLAMA, "port": 8124}
+    with pytest.raises(ConfigError, match=r"^execution\.mounts\.auxiliary: the llama_cpp server runs on the node"):
+        _render(tmp_path, VLLM, auxiliary={"judge": judge}, mounts={"auxiliary": {"/lustre/r": "/r"}})

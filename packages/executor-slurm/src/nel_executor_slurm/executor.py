@@ -33,9 +33,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-import attrs
-
-from nel_core.deployments import ExternalEndpoint
+from nel_core.deployments import ExternalEndpoint, PlanServer
 from nel_core.errors import ConfigError, NelError, SchedulingError
 from nel_core.host.containers import job_container, job_paths, mounts_from
 from nel_core.host.job_script import adapter_port_line, render_job_script
@@ -166,6 +164,30 @@ class SlurmExecutor(Executor):
             self._providers[deployment.type] = self._provider(deployment)
         return self._providers[deployment.type]
 
+    def auxiliary_provider(self, name: str, deployment: DeploymentConfig) -> EndpointProvider:
+        """One instance on the job's first node, in its container with ``mounts.auxiliary``."""
+        key = f"auxiliary_deployments.{name}"
+        if key not in self._providers:
+            if not deployment.starts_server:
+                self._providers[key] = ExternalEndpoint()
+            else:
+                self._providers[key] = SlurmServer(
+                    self._plan_of(deployment, key),
+                    runtime=self.runtime,
+                    readiness_timeout=self.slurm.endpoint_readiness_timeout,
+                    mounts=mounts_from(self.slurm.mounts.auxiliary),
+                    mounts_key="execution.mounts.auxiliary",
+                    path_lines=self._path_lines(),
+                )
+        return self._providers[key]
+
+    @staticmethod
+    def _plan_of(deployment: DeploymentConfig, key: str) -> PlanServer:
+        plan = deployment_types()[deployment.type].plan
+        if plan is None:
+            raise ConfigError(f"{key}.type: '{deployment.type}' gives no server to start on a Slurm node")
+        return plan
+
     def _provider(self, deployment: DeploymentConfig) -> EndpointProvider:
         if not deployment.starts_server:
             return ExternalEndpoint()
@@ -177,9 +199,7 @@ class SlurmExecutor(Executor):
             )
         if instances > 1 and self.slurm.proxy.type != "haproxy":
             raise ConfigError(f"execution.proxy.type: '{self.slurm.proxy.type}' is not supported", hint="use haproxy")
-        plan = deployment_types()[deployment.type].plan
-        if plan is None:
-            raise ConfigError(f"deployment.type: '{deployment.type}' gives no server to start on a Slurm node")
+        plan = self._plan_of(deployment, "deployment")
         runtime = self.runtime
         if isinstance(runtime, PyxisRuntime) and instances == 1:  # the server's step spans the job's nodes
             placement = (f"--nodes={nodes}", f"--ntasks={self.slurm.deployment.n_tasks}")
@@ -239,13 +259,8 @@ class SlurmExecutor(Executor):
                 proxy_config=dict(self.slurm.proxy.config),
             )
         auxiliaries = []
-        # An auxiliary server's container gets ``mounts.auxiliary`` in the place of ``mounts.deployment``.
-        deployment_mounts = mounts_from(self.slurm.mounts.deployment)
         for name, spec in plan.auxiliary_specs.items():
-            provider = self.endpoint_provider(plan.config.auxiliary_deployments[name])
-            assert isinstance(provider, SlurmServer)
-            mounts = [m for m in spec.mounts if m not in deployment_mounts] + mounts_from(self.slurm.mounts.auxiliary)
-            spec = attrs.evolve(spec, mounts=mounts)
+            provider = self.auxiliary_provider(name, plan.config.auxiliary_deployments[name])
             auxiliaries.append(Auxiliary(name=name, spec=spec, line=provider.render(spec)))
         files = {}
         groups = self.groups(plan, invocation_dir)

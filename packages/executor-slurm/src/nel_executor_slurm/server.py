@@ -41,7 +41,8 @@ class SlurmServer(EndpointProvider):
         plan: The deployment type's plan.
         runtime: The cluster's container runtime (for servers with an image).
         readiness_timeout: Seconds the server may take to become healthy (None: the plan's).
-        mounts: More cluster paths for the server's container (``execution.mounts.deployment``).
+        mounts: More cluster paths for the server's container (``execution.mounts.deployment``,
+            or ``execution.mounts.auxiliary`` for an auxiliary server: ``mounts_key`` says which).
         path_lines: Shell lines run before a server without an image (its environment's PATH).
     """
 
@@ -55,6 +56,7 @@ class SlurmServer(EndpointProvider):
         runtime: ContainerRuntime,
         readiness_timeout: float | None,
         mounts: Sequence[Mount] = (),
+        mounts_key: str = "execution.mounts.deployment",
         path_lines: Sequence[str] = (),
         instances: int = 1,
         nodes_per_instance: int = 1,
@@ -64,6 +66,7 @@ class SlurmServer(EndpointProvider):
         self.runtime = runtime
         self.readiness_timeout = readiness_timeout
         self.mounts = list(mounts)
+        self.mounts_key = mounts_key
         self.path_lines = list(path_lines)
         self.instances = instances
         self.nodes_per_instance = nodes_per_instance
@@ -85,7 +88,7 @@ class SlurmServer(EndpointProvider):
             )
         if self.mounts and spec.image is None:
             raise ConfigError(
-                f"execution.mounts.deployment: the {spec.type} server runs on the node, not in a container",
+                f"{self.mounts_key}: the {spec.type} server runs on the node, not in a container",
                 hint="mount paths only into a deployment with an image",
             )
         timeout = spec.readiness_timeout if self.readiness_timeout is None else self.readiness_timeout

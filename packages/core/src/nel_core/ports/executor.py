@@ -65,6 +65,14 @@ class Executor(abc.ABC):
             ConfigError: when this backend cannot serve that deployment type.
         """
 
+    def auxiliary_provider(self, name: str, deployment: DeploymentConfig) -> EndpointProvider:
+        """The provider that serves ``auxiliary_deployments.<name>`` beside the deployment.
+
+        Asked only of executors that declare ``Capability.AUXILIARY_DEPLOYMENTS``; by default
+        the deployment type's own provider.
+        """
+        return self.endpoint_provider(deployment)
+
     def job_paths(self, spec: JobSpec, job_dir: Path) -> JobPaths:
         """How the job sees its paths (containers see mounts; plain processes see the host)."""
         return JobPaths(job_dir="/job", results_dir="/results")

@@ -70,9 +70,8 @@ def make_plan(
     auxiliary = None
     if Capability.AUXILIARY_DEPLOYMENTS in executor.capabilities:
         auxiliary = {
-            name: executor.endpoint_provider(deployment)
+            name: executor.auxiliary_provider(name, deployment)
             for name, deployment in config.auxiliary_deployments.items()
-            if deployment.starts_server
         }
     return plan_run(
         config,
