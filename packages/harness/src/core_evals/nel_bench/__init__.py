@@ -10,6 +10,9 @@ Modules:
     client: the OpenAI-compatible HTTP client (stdlib only, with retries).
     aggregate: per-sample scores to the results structure.
     progress: the progress file the runner keeps while it runs.
+    concurrency: fixed and adaptive limits of the requests in flight.
+    adaptive: the gate of ``parallelism: auto`` for other harnesses (an adapter interceptor).
+    files: files written whole (beside, then renamed over).
     runner: the command that ``framework.yml`` runs.
     output: ``parse_output(output_dir)``, called by nemo-evaluator.
 """

@@ -25,11 +25,12 @@ Two parts:
 
 import argparse
 import json
-import os
 import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+from .files import replace_text
 
 __all__ = ["GATE", "SUMMARY_FILE", "main", "prepare"]
 
@@ -111,9 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if changed:
-        partial = args.run_config.with_name(f".{args.run_config.name}.partial")
-        partial.write_text(yaml.safe_dump(document, sort_keys=False))
-        os.replace(partial, args.run_config)
+        replace_text(args.run_config, yaml.safe_dump(document, sort_keys=False))
         print(
             f"[nel] parallelism auto: at most {args.maximum} requests in flight, adapted",
             file=sys.stderr,
@@ -128,14 +127,6 @@ def _completion_tokens(content: bytes | None) -> int | None:
         return None
     tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
     return tokens if isinstance(tokens, int) else None
-
-
-def _write_summary(output_dir: str, summary: dict[str, Any]) -> None:
-    folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{SUMMARY_FILE}.{os.getpid()}.{threading.get_ident()}"
-    partial.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(partial, folder / SUMMARY_FILE)
 
 
 try:  # The interceptor exists where nemo-evaluator does (the adapter proxy's process).
@@ -198,7 +189,9 @@ else:
                     return
                 self._written = seen
                 summary = {**self._limiter.summary(), "requests": self._limiter.answers}
-                _write_summary(context.output_dir, summary)
+                replace_text(
+                    Path(context.output_dir) / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n"
+                )
 
 
 if __name__ == "__main__":

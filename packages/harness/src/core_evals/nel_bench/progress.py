@@ -18,11 +18,12 @@ enabled) holds a bare count of proxied responses; this file keeps out of its way
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypedDict
+
+from .files import replace_text
 
 __all__ = ["ProgressDocument", "ProgressFile"]
 
@@ -105,10 +106,6 @@ class ProgressFile:
             "updated_at": round(now, 3),
             "recent": self._recent,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # A reader never sees a half-written file: write beside it, then rename over it.
-        staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        staging.write_text(json.dumps(document, separators=(",", ":")) + "\n", "utf-8")
-        os.replace(staging, self.path)
+        replace_text(self.path, json.dumps(document, separators=(",", ":")) + "\n")
         self._written_at = now
         self._dirty = False
