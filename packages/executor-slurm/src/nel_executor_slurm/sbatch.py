@@ -237,6 +237,11 @@ def _wait_healthy(url: str, pids: str, exited: str, unhealthy: str) -> list[str]
     ]
 
 
+def _background(line: str, log: str) -> list[str]:
+    """Start ``line`` in its own process group, logging to ``log``; the teardown stops it."""
+    return [f"setsid bash -c {shlex.quote(line)} >> {shlex.quote(log)} 2>&1 < /dev/null &", "servers+=($!)"]
+
+
 def _server_lines(deployment: Deployment, log: str) -> list[str]:
     spec = deployment.spec
     timeout = int(spec.readiness_timeout)
@@ -250,14 +255,13 @@ def _server_lines(deployment: Deployment, log: str) -> list[str]:
         f"deadline=$(( $(date +%s) + {timeout} ))",
     ]
     if count == 1:
-        lines += [f"setsid bash -c {shlex.quote(deployment.instances[0])} >> {shlex.quote(log)} 2>&1 < /dev/null &",
-                  "servers+=($!)"]  # fmt: skip
+        lines += _background(deployment.instances[0], log)
         url = shlex.quote(f"http://127.0.0.1:{spec.port}{spec.health_path}")
         return lines + _wait_healthy(url, '"${servers[@]}"', exited, unhealthy)
     k = deployment.nodes_per_instance
     lines.append('mapfile -t nodes < <(scontrol show hostnames "${SLURM_JOB_NODELIST:-$(hostname)}")')
     for line in deployment.instances:
-        lines += [f"setsid bash -c {shlex.quote(line)} >> {shlex.quote(log)} 2>&1 < /dev/null &", "servers+=($!)"]
+        lines += _background(line, log)
     for index in range(count):
         url = f'"http://${{nodes[{index * k}]}}:{spec.port}{spec.health_path}"'
         lines += _wait_healthy(url, '"${servers[@]}"', exited, unhealthy)
@@ -270,8 +274,7 @@ def _server_lines(deployment: Deployment, log: str) -> list[str]:
     lines += [
         f"cat > {PROXY_CONFIG} <<NEL_PROXY_CFG\n{config}\nNEL_PROXY_CFG",
         f'echo "[nel] starting haproxy on $(hostname):{port} for {count} instances" >> {shlex.quote(log)}',
-        f"setsid bash -c {shlex.quote(deployment.proxy or '')} >> {shlex.quote(log)} 2>&1 < /dev/null &",
-        "servers+=($!)",
+        *_background(deployment.proxy or "", log),
     ]
     return lines + _wait_healthy(shlex.quote(f"http://127.0.0.1:{port}{health}"), '"${servers[@]}"', exited,
                                  unhealthy)  # fmt: skip
@@ -283,11 +286,10 @@ def _auxiliary_lines(auxiliary: Auxiliary, log: str) -> list[str]:
     what = f"the auxiliary deployment {auxiliary.name} ({spec.type})"
     url = shlex.quote(f"http://127.0.0.1:{spec.port}{spec.health_path}")
     return [
-        f"# {what[4:].capitalize()}, started once for every job of this sbatch job.",
+        f"# Auxiliary deployment {auxiliary.name} ({spec.type}), started once for every job of this sbatch job.",
         f'echo "[nel] starting {what} on $(hostname)" >> {shlex.quote(log)}',
         f"deadline=$(( $(date +%s) + {timeout} ))",
-        f"setsid bash -c {shlex.quote(auxiliary.line)} >> {shlex.quote(log)} 2>&1 < /dev/null &",
-        "servers+=($!)",
+        *_background(auxiliary.line, log),
         *_wait_healthy(url, "$!", f"{what} exited before it became healthy (see {log})",
                        f"{what} was not healthy within {timeout}s (see {log})"),  # fmt: skip
     ]
